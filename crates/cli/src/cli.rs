@@ -1,0 +1,120 @@
+//! The command line, as clap sees it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(name = "payrail", version, about = "Payrail: a self-hosted payment platform in one binary")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings every command shares. Each may also come from the environment or the file.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// A TOML file with any of the settings below (flags and environment override it).
+    #[arg(long, env = "PAYRAIL_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// sqlite://path/to/file.db or postgres://user@host/db [default: sqlite://<data-dir>/payrail.db]
+    #[arg(long, env = "PAYRAIL_DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Where the embedded database and its key file live [default: ./payrail-data]
+    #[arg(long, env = "PAYRAIL_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// The server key file (from `payrail keygen`); required with PostgreSQL unless
+    /// PAYRAIL_SERVER_KEY holds the key itself.
+    #[arg(long, env = "PAYRAIL_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+    /// Log filter, such as info or payrail_http=debug [default: info]
+    #[arg(long, env = "PAYRAIL_LOG", global = true)]
+    pub log: Option<String>,
+    /// text or json [default: text]
+    #[arg(long, env = "PAYRAIL_LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+    /// Largest request body accepted, in bytes [default: 65536]
+    #[arg(long, env = "PAYRAIL_BODY_BYTES_MAX", global = true)]
+    pub body_bytes_max: Option<usize>,
+    /// Longest a request may run before it is abandoned, in milliseconds [default: 30000]
+    #[arg(long, env = "PAYRAIL_REQUEST_TIMEOUT_MS", global = true)]
+    pub request_timeout_ms: Option<u64>,
+    /// Most client connections open at once [default: 1024]
+    #[arg(long, env = "PAYRAIL_CONNECTIONS_MAX", global = true)]
+    pub connections_max: Option<usize>,
+    /// Most database connections in the pool [default: 10]
+    #[arg(long, env = "PAYRAIL_DATABASE_CONNECTIONS_MAX", global = true)]
+    pub database_connections_max: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (migrating the database and, on first start, creating a demo merchant).
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, env = "PAYRAIL_LISTEN")]
+        listen: Option<String>,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage merchants.
+    #[command(subcommand)]
+    Merchant(MerchantCommand),
+    /// Manage API keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Inspect configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a new server key file (for PostgreSQL deployments, or to start afresh).
+    Keygen {
+        /// Where to write it; refuses to overwrite an existing file.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MerchantCommand {
+    /// Create a merchant.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// pending (test mode only until activated) or active
+        #[arg(long, default_value = "pending")]
+        status: String,
+    },
+    /// List merchants, oldest first.
+    List,
+    /// Activate a merchant, allowing live mode.
+    Activate { merchant: String },
+    /// Suspend a merchant: every request with its keys is refused.
+    Suspend { merchant: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create an API key; its secret is printed once.
+    Create {
+        #[arg(long)]
+        merchant: String,
+        /// test or live
+        #[arg(long)]
+        mode: String,
+    },
+    /// List a merchant's keys (never their secrets).
+    List {
+        #[arg(long)]
+        merchant: String,
+    },
+    /// Revoke a key at once.
+    Revoke { key: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration with secrets masked, and where each value came from.
+    Show,
+}

@@ -1,0 +1,22 @@
+//! Payrail's pure core: money, currencies, ids, time, secrets, merchants, API keys and
+//! the errors a client can see.
+//!
+//! Boundary: nothing here does IO. No SQL, no HTTP, no async, no reading of the system
+//! clock or of a random source: callers pass time and randomness in, so every rule here
+//! is testable without a runtime.
+
+pub mod api_key;
+pub mod clock;
+pub mod id;
+pub mod merchant;
+pub mod money;
+pub mod problem;
+pub mod secret;
+
+pub use api_key::{ApiKey, ApiKeySecret, Mode};
+pub use clock::{Clock, Timestamp};
+pub use id::{ApiKeyId, MerchantId, OperatorId, RequestId};
+pub use merchant::{Merchant, MerchantName, MerchantStatus};
+pub use money::{Currency, Money, MoneyError};
+pub use problem::{ErrorType, Problem};
+pub use secret::Secret;

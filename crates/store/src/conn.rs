@@ -1,0 +1,108 @@
+//! Connections: a write transaction, a pooled reader, and the one enum repositories see.
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{PgConnection, Postgres, Row, Sqlite, SqliteConnection};
+
+use crate::StoreError;
+
+/// A borrowed connection on either engine, handed to repository functions.
+pub enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// Runs the same query text against whichever engine `conn` holds. The body is expanded
+/// once per engine, so binds and row types are checked against each concrete driver.
+#[macro_export]
+#[doc(hidden)]
+macro_rules! on_engine {
+    ($conn:expr, $c:ident => $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite($c) => $body,
+            $crate::Conn::Postgres($c) => $body,
+        }
+    };
+}
+pub(crate) use on_engine;
+
+/// Executes a statement on either engine and returns the number of rows it touched.
+macro_rules! execute {
+    ($conn:expr, $query:expr) => {
+        $crate::conn::on_engine!($conn, c => $query.execute(&mut *c).await.map(|done| done.rows_affected()))
+    };
+}
+pub(crate) use execute;
+
+/// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
+pub struct Tx(pub(crate) TxInner);
+
+pub(crate) enum TxInner {
+    Sqlite(sqlx::Transaction<'static, Sqlite>),
+    Postgres(sqlx::Transaction<'static, Postgres>),
+}
+
+impl Tx {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match &mut self.0 {
+            TxInner::Sqlite(tx) => Conn::Sqlite(tx),
+            TxInner::Postgres(tx) => Conn::Postgres(tx),
+        }
+    }
+
+    /// Commits durably: on SQLite with `synchronous=FULL`, the WAL is fsynced first.
+    pub async fn commit(self) -> Result<(), StoreError> {
+        match self.0 {
+            TxInner::Sqlite(tx) => tx.commit().await?,
+            TxInner::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+/// A pooled connection for reads outside any transaction.
+pub struct Reader(pub(crate) ReaderInner);
+
+pub(crate) enum ReaderInner {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Reader {
+    pub fn conn(&mut self) -> Conn<'_> {
+        match &mut self.0 {
+            ReaderInner::Sqlite(c) => Conn::Sqlite(c),
+            ReaderInner::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+/// Column access that reads the same on both engines' rows.
+pub(crate) trait Columns {
+    fn text(&self, column: &str) -> Result<String, StoreError>;
+    fn int(&self, column: &str) -> Result<i64, StoreError>;
+    fn int_opt(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    fn flag(&self, column: &str) -> Result<bool, StoreError>;
+}
+
+macro_rules! impl_columns {
+    ($row:ty) => {
+        impl Columns for $row {
+            fn text(&self, column: &str) -> Result<String, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn int(&self, column: &str) -> Result<i64, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn int_opt(&self, column: &str) -> Result<Option<i64>, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn flag(&self, column: &str) -> Result<bool, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+        }
+    };
+}
+impl_columns!(SqliteRow);
+impl_columns!(PgRow);

@@ -1,0 +1,25 @@
+//! Payrail's storage: the only crate that knows SQL.
+//!
+//! Boundary: one set of queries serves SQLite (the embedded default) and PostgreSQL.
+//! Every query is written once; the [`on_engine!`] macro expands it against each
+//! engine's concrete sqlx types, because sqlx's `Any` driver cannot carry what Payrail
+//! needs. Repositories take a [`Conn`], which is either a write transaction ([`Tx`]) or a
+//! pooled read connection ([`Reader`]).
+//!
+//! Invariant: every write transaction takes the write lock when it begins (`BEGIN
+//! IMMEDIATE` on SQLite), so no transaction fails half-way with `SQLITE_BUSY_SNAPSHOT`.
+
+mod conn;
+mod error;
+mod migrate;
+mod open;
+
+pub mod api_keys;
+pub mod merchants;
+pub mod operators;
+pub mod settings;
+
+pub use conn::{Conn, Reader, Tx};
+pub use error::StoreError;
+pub use migrate::{MIGRATIONS, Migration};
+pub use open::{Engine, Store, StoreOptions};

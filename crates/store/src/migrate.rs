@@ -1,0 +1,72 @@
+//! Schema migrations, embedded in the binary and applied in order, once.
+//!
+//! Invariant: several processes may migrate one database at once; exactly one applies
+//! each migration. SQLite serializes them with `BEGIN IMMEDIATE`, PostgreSQL with a
+//! transaction-scoped advisory lock (DDL is transactional there, so a failed migration
+//! leaves nothing behind on either engine).
+
+use payrail_domain::Timestamp;
+
+use crate::conn::{execute, on_engine};
+use crate::{Conn, Store, StoreError};
+
+/// One schema change, written in the SQL both engines accept.
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "foundation",
+    sql: include_str!("../migrations/0001_foundation.sql"),
+}];
+
+/// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.
+const POSTGRES_MIGRATION_LOCK: i64 = 0x7061_7972_6169_6c00;
+
+const CREATE_LEDGER: &str = "CREATE TABLE IF NOT EXISTS payrail_migrations (
+    version BIGINT PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at_ms BIGINT NOT NULL
+)";
+
+impl Store {
+    /// Applies every migration the database lacks; returns the versions applied.
+    pub async fn migrate(&self, now: Timestamp) -> Result<Vec<i64>, StoreError> {
+        let mut tx = self.begin().await?;
+        if let Conn::Postgres(c) = tx.conn() {
+            sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(POSTGRES_MIGRATION_LOCK).execute(&mut *c).await?;
+        }
+        execute!(tx.conn(), sqlx::query(CREATE_LEDGER))?;
+        let applied: Vec<i64> = on_engine!(tx.conn(), c =>
+            sqlx::query_scalar("SELECT version FROM payrail_migrations ORDER BY version").fetch_all(&mut *c).await)?;
+        let binary = MIGRATIONS.last().map_or(0, |m| m.version);
+        if let Some(&database) = applied.last().filter(|&&v| v > binary) {
+            return Err(StoreError::SchemaTooNew { database, binary });
+        }
+        let mut newly_applied = Vec::new();
+        for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
+            execute!(tx.conn(), sqlx::raw_sql(migration.sql))?;
+            execute!(tx.conn(), sqlx::query(
+                "INSERT INTO payrail_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)")
+                .bind(migration.version).bind(migration.name).bind(now.unix_ms()))?;
+            newly_applied.push(migration.version);
+        }
+        tx.commit().await?;
+        Ok(newly_applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MIGRATIONS;
+
+    #[test]
+    fn migration_versions_are_dense_and_ascending() {
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, i64::try_from(index).expect("few") + 1, "{}", migration.name);
+        }
+    }
+}

@@ -1,0 +1,168 @@
+//! Opening a store: connection options, pool limits and durability settings per engine.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, SqlitePool};
+
+use crate::conn::{Reader, ReaderInner, Tx, TxInner};
+use crate::StoreError;
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+impl Engine {
+    /// The engine a `sqlite://…` or `postgres://…` URL names.
+    pub fn of_url(url: &str) -> Option<Engine> {
+        if url.starts_with("sqlite:") {
+            Some(Engine::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Engine::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// Pool limits and timeouts, each with its unit in its name.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Connections in the pool (PostgreSQL) or readers beside the one writer (SQLite).
+    pub connections_max: u32,
+    /// How long a caller waits for a pooled connection before failing.
+    pub acquire_timeout_ms: u64,
+    /// How long SQLite waits for another process (the CLI, say) to release the write lock.
+    pub sqlite_busy_timeout_ms: u64,
+    /// Extra session settings for PostgreSQL connections, such as `search_path`.
+    pub postgres_options: Vec<(String, String)>,
+}
+
+impl Default for StoreOptions {
+    fn default() -> StoreOptions {
+        StoreOptions {
+            connections_max: 10,
+            acquire_timeout_ms: 5_000,
+            sqlite_busy_timeout_ms: 5_000,
+            postgres_options: Vec::new(),
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    pools: Pools,
+}
+
+#[derive(Clone)]
+enum Pools {
+    /// SQLite admits one writer at a time, so writers queue on a one-connection pool in
+    /// this process instead of spinning on the file lock; readers run in parallel (WAL).
+    Sqlite { writer: SqlitePool, readers: SqlitePool },
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url`. Does not migrate.
+    pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let engine = Engine::of_url(url)
+            .ok_or_else(|| StoreError::Configuration("the database URL must start with sqlite:// or postgres://".into()))?;
+        let acquire_timeout = Duration::from_millis(options.acquire_timeout_ms);
+        let pools = match engine {
+            Engine::Sqlite => {
+                let connect = sqlite_connect_options(url, options)?;
+                let writer = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(acquire_timeout)
+                    .connect_with(connect.clone())
+                    .await?;
+                let readers = SqlitePoolOptions::new()
+                    .max_connections(options.connections_max.max(1))
+                    .acquire_timeout(acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pools::Sqlite { writer, readers }
+            }
+            Engine::Postgres => {
+                let connect = PgConnectOptions::from_str(url)?
+                    .options(options.postgres_options.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+                let pool = PgPoolOptions::new()
+                    .max_connections(options.connections_max.max(1))
+                    .acquire_timeout(acquire_timeout)
+                    .connect_with(connect)
+                    .await?;
+                Pools::Postgres(pool)
+            }
+        };
+        Ok(Store { pools })
+    }
+
+    pub fn engine(&self) -> Engine {
+        match self.pools {
+            Pools::Sqlite { .. } => Engine::Sqlite,
+            Pools::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Begins a write transaction holding the write lock from its first statement.
+    pub async fn begin(&self) -> Result<Tx, StoreError> {
+        Ok(Tx(match &self.pools {
+            Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+        }))
+    }
+
+    /// A connection for reads that need no transaction.
+    pub async fn reader(&self) -> Result<Reader, StoreError> {
+        Ok(Reader(match &self.pools {
+            Pools::Sqlite { readers, .. } => ReaderInner::Sqlite(readers.acquire().await?),
+            Pools::Postgres(pool) => ReaderInner::Postgres(pool.acquire().await?),
+        }))
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let mut reader = self.reader().await?;
+        crate::on_engine!(reader.conn(), c => sqlx::query("SELECT 1").execute(&mut *c).await.map(drop))?;
+        Ok(())
+    }
+
+    /// Closes every pool, waiting for connections in use to be returned.
+    pub async fn close(&self) {
+        match &self.pools {
+            Pools::Sqlite { writer, readers } => {
+                writer.close().await;
+                readers.close().await;
+            }
+            Pools::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+fn sqlite_connect_options(url: &str, options: &StoreOptions) -> Result<SqliteConnectOptions, StoreError> {
+    let connect = SqliteConnectOptions::from_str(url)?;
+    if let Some(parent) = connect.get_filename().parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dir(parent)?;
+    }
+    Ok(connect
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        // FULL fsyncs the WAL on every commit: an acknowledged write survives kill -9 and
+        // power loss. NORMAL would lose the last commits on power loss.
+        .synchronous(SqliteSynchronous::Full)
+        .busy_timeout(Duration::from_millis(options.sqlite_busy_timeout_ms))
+        .foreign_keys(true)
+        // Deleted rows (card data, secrets) are overwritten with zeros, not left on disk.
+        .pragma("secure_delete", "ON"))
+}
+
+fn create_private_dir(path: &Path) -> Result<(), StoreError> {
+    std::fs::create_dir_all(path).map_err(|e| StoreError::Database(sqlx::Error::Io(e)))
+}
