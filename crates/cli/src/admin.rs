@@ -107,7 +107,10 @@ pub fn keygen(out: &Path) -> anyhow::Result<()> {
     if !created {
         bail!("{} appeared while writing; refusing to overwrite it", out.display());
     }
-    println!("wrote a new server key to {} (mode 0600); back it up and give every instance the same file", out.display());
+    println!(
+        "wrote a new server key to {} (mode 0600); back it up and give every instance the same file",
+        out.display()
+    );
     Ok(())
 }
 
@@ -127,13 +130,21 @@ pub fn render_config(settings: &Settings) -> String {
         KeySource::File(path) => line("key_file", quoted(&path.display().to_string()), settings.key_file_origin),
         KeySource::DataDirFile(path) => line("key_file", quoted(&path.display().to_string()), Origin::Default),
     }
-    line("log", quoted(&settings.log.value), settings.log.origin);
+    let log = match settings.log.origin {
+        Origin::Default => "info (serve), warn (other commands)".to_owned(),
+        _ => settings.log.value.clone(),
+    };
+    line("log", quoted(&log), settings.log.origin);
     line("log_format", quoted(&settings.log_format.value), settings.log_format.origin);
     let [body_origin, timeout_origin, connections_origin] = settings.limit_origins;
     line("body_bytes_max", settings.limits.body_bytes_max.to_string(), body_origin);
     line("request_timeout_ms", settings.limits.request_timeout_ms.to_string(), timeout_origin);
     line("connections_max", settings.limits.connections_max.to_string(), connections_origin);
-    line("database_connections_max", settings.database_connections_max.value.to_string(), settings.database_connections_max.origin);
+    line(
+        "database_connections_max",
+        settings.database_connections_max.value.to_string(),
+        settings.database_connections_max.origin,
+    );
     out
 }
 

@@ -19,6 +19,9 @@ pub struct GlobalArgs {
     /// A TOML file with any of the settings below (flags and environment override it).
     #[arg(long, env = "PAYRAIL_CONFIG", global = true)]
     pub config: Option<PathBuf>,
+    /// Address the server listens on [default: 127.0.0.1:8080]
+    #[arg(long, env = "PAYRAIL_LISTEN", global = true)]
+    pub listen: Option<String>,
     /// sqlite://path/to/file.db or postgres://user@host/db [default: sqlite://<data-dir>/payrail.db]
     #[arg(long, env = "PAYRAIL_DATABASE_URL", global = true)]
     pub database_url: Option<String>,
@@ -52,11 +55,7 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (migrating the database and, on first start, creating a demo merchant).
-    Serve {
-        /// Address to listen on [default: 127.0.0.1:8080]
-        #[arg(long, env = "PAYRAIL_LISTEN")]
-        listen: Option<String>,
-    },
+    Serve,
     /// Apply database migrations and exit.
     Migrate,
     /// Manage merchants.

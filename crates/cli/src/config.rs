@@ -75,8 +75,7 @@ pub struct Settings {
 pub const SERVER_KEY_ENV: &str = "PAYRAIL_SERVER_KEY";
 
 impl Settings {
-    /// `listen` is the serve command's own flag, so its origin is found by the caller.
-    pub fn resolve(args: &GlobalArgs, matches: &ArgMatches, listen: (Option<String>, Origin)) -> anyhow::Result<Settings> {
+    pub fn resolve(args: &GlobalArgs, matches: &ArgMatches) -> anyhow::Result<Settings> {
         let file = match &args.config {
             Some(path) => read_file_config(path)?,
             None => FileConfig::default(),
@@ -85,8 +84,8 @@ impl Settings {
         let data_dir = choose(args.data_dir.clone(), pick("data_dir"), file.data_dir, PathBuf::from("payrail-data"));
         let default_url = format!("sqlite://{}", data_dir.value.join("payrail.db").display());
         let database_url = choose(args.database_url.clone(), pick("database_url"), file.database_url, default_url);
-        let engine = Engine::of_url(&database_url.value)
-            .context("the database URL must start with sqlite:// or postgres://")?;
+        let engine =
+            Engine::of_url(&database_url.value).context("the database URL must start with sqlite:// or postgres://")?;
         let key_file_origin = if args.key_file.is_some() { pick("key_file") } else { Origin::File };
         let key_file = args.key_file.clone().or(file.key_file);
         let key_source = match (std::env::var_os(SERVER_KEY_ENV).is_some(), key_file, engine) {
@@ -98,11 +97,22 @@ impl Settings {
                  the config file) to a file made by `payrail keygen`, or PAYRAIL_SERVER_KEY to its contents"
             ),
         };
-        let body = choose(args.body_bytes_max, pick("body_bytes_max"), file.body_bytes_max, Limits::default().body_bytes_max);
-        let timeout = choose(args.request_timeout_ms, pick("request_timeout_ms"), file.request_timeout_ms, Limits::default().request_timeout_ms);
-        let connections = choose(args.connections_max, pick("connections_max"), file.connections_max, Limits::default().connections_max);
+        let body =
+            choose(args.body_bytes_max, pick("body_bytes_max"), file.body_bytes_max, Limits::default().body_bytes_max);
+        let timeout = choose(
+            args.request_timeout_ms,
+            pick("request_timeout_ms"),
+            file.request_timeout_ms,
+            Limits::default().request_timeout_ms,
+        );
+        let connections = choose(
+            args.connections_max,
+            pick("connections_max"),
+            file.connections_max,
+            Limits::default().connections_max,
+        );
         Ok(Settings {
-            listen: choose(listen.0, listen.1, file.listen, "127.0.0.1:8080".to_owned()),
+            listen: choose(args.listen.clone(), pick("listen"), file.listen, "127.0.0.1:8080".to_owned()),
             database_url,
             data_dir,
             key_source,
@@ -110,7 +120,11 @@ impl Settings {
             log: choose(args.log.clone(), pick("log"), file.log, "info".to_owned()),
             log_format: choose(args.log_format.clone(), pick("log_format"), file.log_format, "text".to_owned()),
             limit_origins: [body.origin, timeout.origin, connections.origin],
-            limits: Limits { body_bytes_max: body.value, request_timeout_ms: timeout.value, connections_max: connections.value },
+            limits: Limits {
+                body_bytes_max: body.value,
+                request_timeout_ms: timeout.value,
+                connections_max: connections.value,
+            },
             database_connections_max: choose(
                 args.database_connections_max,
                 pick("database_connections_max"),
@@ -126,11 +140,12 @@ impl Settings {
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("the config file {} is not valid", path.display()))
 }
 
-pub fn origin_of(matches: &ArgMatches, id: &str) -> Origin {
+fn origin_of(matches: &ArgMatches, id: &str) -> Origin {
     match matches.value_source(id) {
         Some(ValueSource::EnvVariable) => Origin::Environment,
         _ => Origin::Flag,
@@ -147,26 +162,31 @@ fn choose<T>(from_clap: Option<T>, clap_origin: Origin, from_file: Option<T>, de
 }
 
 /// The URL with any password replaced by `***`, safe to print.
+///
+/// The password may sit in the authority (`user:password@host`; the user name itself may
+/// contain `@`, so the last `@` before the path ends it) or in a `password=` parameter.
 pub fn mask_database_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else { return url.to_owned() };
-    let masked_credentials = match rest.split_once('@') {
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
         Some((credentials, host)) => match credentials.split_once(':') {
             Some((user, _password)) => format!("{user}:***@{host}"),
-            None => rest.to_owned(),
+            None => authority.to_owned(),
         },
-        None => rest.to_owned(),
+        None => authority.to_owned(),
     };
-    let masked = match masked_credentials.split_once('?') {
-        Some((base, query)) => {
-            let params: Vec<String> = query
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let params: Vec<&str> = query
                 .split('&')
-                .map(|pair| if pair.to_ascii_lowercase().starts_with("password=") { "password=***".to_owned() } else { pair.to_owned() })
+                .map(|pair| if pair.to_ascii_lowercase().starts_with("password=") { "password=***" } else { pair })
                 .collect();
-            format!("{base}?{}", params.join("&"))
+            format!("{path}?{}", params.join("&"))
         }
-        None => masked_credentials,
+        None => tail.to_owned(),
     };
-    format!("{scheme}://{masked}")
+    format!("{scheme}://{authority}{tail}")
 }
 
 #[cfg(test)]
@@ -180,6 +200,9 @@ mod tests {
             ("postgres://db/payrail?user=a&password=hunter2", "postgres://db/payrail?user=a&password=***"),
             ("postgres://payrail@db/payrail", "postgres://payrail@db/payrail"),
             ("sqlite://payrail-data/payrail.db", "sqlite://payrail-data/payrail.db"),
+            ("postgres://h:5432/db?user=a@b&password=hunter2", "postgres://h:5432/db?user=a@b&password=***"),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@corp:hunter2@h/db", "postgres://u@corp:***@h/db"),
         ];
         for (url, expected) in cases {
             assert_eq!(mask_database_url(url), expected);

@@ -36,19 +36,16 @@ fn fail(error: &anyhow::Error) -> ExitCode {
 }
 
 async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
-    let listen = match &cli.command {
-        Command::Serve { listen } => listen.clone(),
-        _ => None,
-    };
-    let listen_origin = match matches.subcommand_matches("serve") {
-        Some(serve_matches) => config::origin_of(serve_matches, "listen"),
-        None => config::Origin::Default,
-    };
-    let settings = Settings::resolve(&cli.global, matches, (listen, listen_origin))?;
-    let default_log = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    // Making a key needs no configuration; with PostgreSQL configured, resolving it would
+    // fail for want of the very key this command makes.
+    if let Command::Keygen { out } = &cli.command {
+        return admin::keygen(out);
+    }
+    let settings = Settings::resolve(&cli.global, matches)?;
+    let default_log = if matches!(cli.command, Command::Serve) { "info" } else { "warn" };
     init_logging(&settings, default_log)?;
     match cli.command {
-        Command::Serve { .. } => serve::run(&settings).await,
+        Command::Serve => serve::run(&settings).await,
         Command::Migrate => admin::migrate(&settings).await,
         Command::Merchant(command) => admin::merchant(&settings, command).await,
         Command::Keys(command) => admin::keys(&settings, command).await,
@@ -56,7 +53,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
             print!("{}", admin::render_config(&settings));
             Ok(())
         }
-        Command::Keygen { out } => admin::keygen(&out),
+        Command::Keygen { .. } => unreachable!("handled before configuration"),
     }
 }
 

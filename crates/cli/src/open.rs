@@ -3,9 +3,9 @@
 use std::sync::Arc;
 
 use anyhow::Context;
+use payrail_domain::Clock;
 use payrail_service::{Payrail, ServerKeys, SystemClock};
 use payrail_store::Store;
-use payrail_domain::Clock;
 
 use crate::config::{KeySource, SERVER_KEY_ENV, Settings, mask_database_url};
 

@@ -19,7 +19,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen.value))?;
     let address = listener.local_addr()?;
-    if let Some(bootstrapped) = payrail.bootstrap().await.map_err(|e| anyhow::anyhow!("first-start setup failed: {e}"))? {
+    if let Some(bootstrapped) =
+        payrail.bootstrap().await.map_err(|e| anyhow::anyhow!("first-start setup failed: {e}"))?
+    {
         print_first_start(&bootstrapped, &address.to_string());
     }
     let metrics = Arc::new(Metrics::default());
@@ -46,7 +48,6 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     tracing::info!("stopped");
     Ok(())
 }
-
 
 async fn shutdown_signal() {
     let interrupt = async {

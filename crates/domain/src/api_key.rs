@@ -61,19 +61,15 @@ impl ApiKeySecret {
 
     /// Checks the shape of a presented secret. The error never repeats the input.
     pub fn parse(text: &str) -> Result<ApiKeySecret, Problem> {
-        let malformed = || {
-            Problem::authentication(
-                "api_key_malformed",
-                "the API key is not of the form sk_test_… or sk_live_…",
-            )
-        };
+        let malformed =
+            || Problem::authentication("api_key_malformed", "the API key is not of the form sk_test_… or sk_live_…");
         let mode = [Mode::Test, Mode::Live]
             .into_iter()
             .find(|mode| text.starts_with(mode.secret_prefix()))
             .ok_or_else(malformed)?;
         let body = &text[mode.secret_prefix().len()..];
-        let body_valid = body.len() == SECRET_BODY_LEN
-            && body.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        let body_valid =
+            body.len() == SECRET_BODY_LEN && body.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
         if !body_valid {
             return Err(malformed());
         }

@@ -31,10 +31,7 @@ fn encode_body(time: Timestamp, random: [u8; ID_RANDOM_BYTES]) -> String {
         value |= u128::from(*byte) << (8 * (ID_RANDOM_BYTES - 1 - index));
     }
     // 26 characters of 5 bits cover 130 bits; the top two are always zero.
-    (0..BODY_LEN)
-        .rev()
-        .map(|position| char::from(ALPHABET[((value >> (5 * position)) & 0x1f) as usize]))
-        .collect()
+    (0..BODY_LEN).rev().map(|position| char::from(ALPHABET[((value >> (5 * position)) & 0x1f) as usize])).collect()
 }
 
 fn body_is_valid(body: &str) -> bool {

@@ -14,8 +14,7 @@ pub enum MerchantStatus {
 }
 
 impl MerchantStatus {
-    pub const ALL: [MerchantStatus; 3] =
-        [MerchantStatus::Pending, MerchantStatus::Active, MerchantStatus::Suspended];
+    pub const ALL: [MerchantStatus; 3] = [MerchantStatus::Pending, MerchantStatus::Active, MerchantStatus::Suspended];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -53,9 +52,8 @@ impl MerchantName {
 
     pub fn parse(text: &str) -> Result<MerchantName, Problem> {
         let trimmed = text.trim();
-        let invalid = |message: &'static str| {
-            Err(Problem::invalid_request("parameter_invalid", message).with_param("name"))
-        };
+        let invalid =
+            |message: &'static str| Err(Problem::invalid_request("parameter_invalid", message).with_param("name"));
         if trimmed.is_empty() {
             return invalid("name must not be empty");
         }

@@ -31,12 +31,8 @@ impl Currency {
         if code.len() != 3 || !code.bytes().all(|b| b.is_ascii_alphabetic()) {
             return Err(MoneyError::UnknownCurrency);
         }
-        let iso = iso_currency::Currency::from_code(&code.to_ascii_uppercase())
-            .ok_or(MoneyError::UnknownCurrency)?;
-        let exponent = iso
-            .exponent()
-            .and_then(|e| u8::try_from(e).ok())
-            .ok_or(MoneyError::CurrencyWithoutMinorUnit)?;
+        let iso = iso_currency::Currency::from_code(&code.to_ascii_uppercase()).ok_or(MoneyError::UnknownCurrency)?;
+        let exponent = iso.exponent().and_then(|e| u8::try_from(e).ok()).ok_or(MoneyError::CurrencyWithoutMinorUnit)?;
         Ok(Currency { iso, exponent })
     }
 
@@ -89,8 +85,7 @@ impl Money {
 
     pub fn checked_sub(self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(other)?;
-        let difference =
-            self.amount_minor.checked_sub(other.amount_minor).ok_or(MoneyError::Overflow)?;
+        let difference = self.amount_minor.checked_sub(other.amount_minor).ok_or(MoneyError::Overflow)?;
         Ok(Money::new(difference, self.currency))
     }
 

@@ -56,8 +56,7 @@ impl Problem {
     /// 404 `resource_missing`: no such object, or not one this key may see. The two are
     /// deliberately indistinguishable so that ids cannot be probed across merchants.
     pub fn resource_missing(what: &'static str, param: &'static str) -> Problem {
-        Problem::new(ErrorType::InvalidRequest, 404, "resource_missing", format!("no such {what}"))
-            .with_param(param)
+        Problem::new(ErrorType::InvalidRequest, 404, "resource_missing", format!("no such {what}")).with_param(param)
     }
 
     /// 401: who is calling could not be established.

@@ -43,7 +43,10 @@ fn presented_secret(headers: &HeaderMap) -> Result<ApiKeySecret, Problem> {
 }
 
 fn malformed_header() -> Problem {
-    Problem::authentication("authorization_header_malformed", "the Authorization header must be Bearer <secret> or Basic <base64 of secret:>")
+    Problem::authentication(
+        "authorization_header_malformed",
+        "the Authorization header must be Bearer <secret> or Basic <base64 of secret:>",
+    )
 }
 
 #[cfg(test)]

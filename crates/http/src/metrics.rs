@@ -76,7 +76,10 @@ impl Metrics {
         let _ = writeln!(out, "# TYPE payrail_http_requests_total counter");
         if let Ok(requests) = self.requests.lock() {
             for ((method, route, status), count) in requests.iter() {
-                let _ = writeln!(out, "payrail_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}");
+                let _ = writeln!(
+                    out,
+                    "payrail_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}"
+                );
             }
         }
         let _ = writeln!(out, "# HELP payrail_http_request_duration_seconds Time to answer a request.");

@@ -57,7 +57,9 @@ impl Modify for ApiKeyAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let scheme = HttpBuilder::new()
             .scheme(HttpAuthScheme::Bearer)
-            .description(Some("The secret API key, sk_test_… or sk_live_…; HTTP Basic with the key as user name also works."))
+            .description(Some(
+                "The secret API key, sk_test_… or sk_live_…; HTTP Basic with the key as user name also works.",
+            ))
             .build();
         if let Some(components) = openapi.components.as_mut() {
             components.add_security_scheme("api_key", SecurityScheme::Http(scheme));

@@ -9,8 +9,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use payrail_domain::Problem;
 
-use crate::error::{ApiError, envelope};
 use crate::AppState;
+use crate::error::{ApiError, envelope};
 
 /// The route a request matched (`/v1/api_keys/{id}`), for metrics and logs: the pattern,
 /// never the path, so ids do not explode label sets.
@@ -37,12 +37,16 @@ pub(crate) async fn handle(State(state): State<AppState>, mut request: Request, 
         Ok(response) => response,
         // Dropping the handler rolls back any open transaction, so a timed-out request
         // leaves nothing half-written.
-        Err(_) => ApiError(Problem::unavailable("request_timeout", "the request did not complete in time")).into_response(),
-    };
-    if response.extensions().get::<Problem>().is_none() {
-        if let Some(problem) = problem_for_bare_status(response.status()) {
-            response = ApiError(problem).into_response();
+        Err(_) => {
+            ApiError(Problem::unavailable("request_timeout", "the request did not complete in time")).into_response()
         }
+    };
+    let route =
+        response.extensions_mut().remove::<RouteLabel>().map_or_else(|| "unmatched".to_owned(), |label| label.0);
+    if response.extensions().get::<Problem>().is_none()
+        && let Some(problem) = problem_for_bare_status(response.status())
+    {
+        response = ApiError(problem).into_response();
     }
     if let Some(problem) = response.extensions_mut().remove::<Problem>() {
         response = render_problem(&problem, request_id.as_str());
@@ -50,13 +54,12 @@ pub(crate) async fn handle(State(state): State<AppState>, mut request: Request, 
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         response.headers_mut().insert("request-id", value);
     }
-    let route = response.extensions().get::<RouteLabel>().map_or("unmatched", |label| label.0.as_str());
     let elapsed = started.elapsed();
-    state.metrics.record_request(method.as_str(), route, response.status().as_u16(), elapsed);
+    state.metrics.record_request(method.as_str(), &route, response.status().as_u16(), elapsed);
     tracing::info!(
         request_id = request_id.as_str(),
         method = method.as_str(),
-        route,
+        route = route.as_str(),
         status = response.status().as_u16(),
         latency_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         "request"

@@ -23,7 +23,8 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> io::Result<()> {
-    let listener = LimitedListener { inner: listener, permits: Arc::new(Semaphore::new(connections_max.max(1))), metrics };
+    let listener =
+        LimitedListener { inner: listener, permits: Arc::new(Semaphore::new(connections_max.max(1))), metrics };
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await
 }
 
@@ -88,7 +89,11 @@ impl AsyncWrite for LimitedStream {
         Pin::new(&mut self.stream).poll_shutdown(cx)
     }
 
-    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
         Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
     }
 

@@ -54,7 +54,11 @@ impl Payrail {
     }
 
     /// A merchant's keys, oldest first; only those of `mode` when given.
-    pub async fn list_api_keys(&self, merchant_id: &MerchantId, mode: Option<Mode>) -> Result<Vec<ApiKey>, ServiceError> {
+    pub async fn list_api_keys(
+        &self,
+        merchant_id: &MerchantId,
+        mode: Option<Mode>,
+    ) -> Result<Vec<ApiKey>, ServiceError> {
         let mut reader = self.store.reader().await?;
         Ok(api_keys::list(reader.conn(), merchant_id, mode, API_KEY_LIST_LIMIT_MAX).await?)
     }
@@ -72,13 +76,15 @@ impl Payrail {
     /// key was already dead.
     pub async fn revoke_api_key(&self, caller: Option<&Caller>, id: &ApiKeyId) -> Result<ApiKey, ServiceError> {
         let mut tx = self.store.begin().await?;
-        let visible = api_keys::get(tx.conn(), id).await?.filter(|key| {
-            caller.is_none_or(|caller| key.merchant_id == caller.merchant.id && key.mode == caller.mode)
-        });
+        let visible = api_keys::get(tx.conn(), id)
+            .await?
+            .filter(|key| caller.is_none_or(|caller| key.merchant_id == caller.merchant.id && key.mode == caller.mode));
         let mut key = visible.ok_or_else(|| Problem::resource_missing("api key", "id"))?;
         let now = self.clock.now();
         if !api_keys::revoke(tx.conn(), id, now).await? {
-            return Err(Problem::invalid_request("api_key_already_revoked", "the API key is already revoked").with_param("id").into());
+            return Err(Problem::invalid_request("api_key_already_revoked", "the API key is already revoked")
+                .with_param("id")
+                .into());
         }
         tx.commit().await?;
         key.revoked = Some(now);
@@ -95,7 +101,8 @@ impl Payrail {
             let mut reader = self.store.reader().await?;
             api_keys::find_by_secret_hash(reader.conn(), &hash).await?
         };
-        let (key, merchant) = found.ok_or_else(|| Problem::authentication("api_key_invalid", "the API key is not valid"))?;
+        let (key, merchant) =
+            found.ok_or_else(|| Problem::authentication("api_key_invalid", "the API key is not valid"))?;
         if key.is_revoked() {
             return Err(Problem::authentication("api_key_revoked", "the API key has been revoked").into());
         }
@@ -104,7 +111,11 @@ impl Payrail {
                 return Err(Problem::permission("merchant_suspended", "the merchant account is suspended").into());
             }
             MerchantStatus::Pending if key.mode.is_live() => {
-                return Err(Problem::permission("merchant_not_activated", "live mode is available once the merchant account is activated").into());
+                return Err(Problem::permission(
+                    "merchant_not_activated",
+                    "live mode is available once the merchant account is activated",
+                )
+                .into());
             }
             MerchantStatus::Pending | MerchantStatus::Active => {}
         }

@@ -45,6 +45,11 @@ impl Payrail {
         api_keys::insert(tx.conn(), &demo_key.key, &self.keys.hash_api_secret(demo_key.secret.expose())).await?;
         tx.commit().await?;
         tracing::info!(merchant_id = %demo_merchant.id, operator_id = %operator_id, "first start: demo merchant created");
-        Ok(Some(Bootstrapped { operator_email: OPERATOR_EMAIL.to_owned(), operator_password: password, demo_merchant, demo_key }))
+        Ok(Some(Bootstrapped {
+            operator_email: OPERATOR_EMAIL.to_owned(),
+            operator_password: password,
+            demo_merchant,
+            demo_key,
+        }))
     }
 }

@@ -1,7 +1,7 @@
 //! Clocks: the system clock for production and a hand-moved one for tests.
 
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use payrail_domain::{Clock, Timestamp};
@@ -37,6 +37,7 @@ impl ManualClock {
 
 impl Clock for ManualClock {
     fn now(&self) -> Timestamp {
-        Timestamp::from_unix_ms(self.unix_ms.load(Ordering::SeqCst)).unwrap_or_else(|| unreachable!("starts non-negative and only grows"))
+        Timestamp::from_unix_ms(self.unix_ms.load(Ordering::SeqCst))
+            .unwrap_or_else(|| unreachable!("starts non-negative and only grows"))
     }
 }

@@ -8,7 +8,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::hmac;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -80,10 +80,14 @@ impl ServerKeys {
                      # and encrypted data cannot be read. Never commit or share it.\n{}\n",
                     keys.to_text().expose()
                 );
-                file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(|source| io_error(path, source))?;
+                file.write_all(text.as_bytes())
+                    .and_then(|()| file.sync_all())
+                    .map_err(|source| io_error(path, source))?;
                 Ok((keys, true))
             }
-            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok((ServerKeys::load_file(path)?, false)),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+                Ok((ServerKeys::load_file(path)?, false))
+            }
             Err(source) => Err(io_error(path, source)),
         }
     }
@@ -122,7 +126,11 @@ impl ServerKeys {
         let nonce_bytes: [u8; NONCE_LEN] = random_bytes();
         let mut sealed = plaintext.to_vec();
         self.encryption
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce_bytes), Aad::from(context.as_bytes()), &mut sealed)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce_bytes),
+                Aad::from(context.as_bytes()),
+                &mut sealed,
+            )
             .unwrap_or_else(|_| panic!("AES-GCM sealing fails only on absurd lengths"));
         let mut out = nonce_bytes.to_vec();
         out.extend_from_slice(&sealed);
@@ -194,7 +202,14 @@ mod tests {
     #[test]
     fn malformed_key_text_is_refused() {
         let good = ServerKeys::generate().to_text().expose().clone();
-        for bad in ["", "# only a comment", "payrail-server-key-v1:", "payrail-server-key-v2:AAAA", &good[..good.len() - 1], &format!("{good}AA")] {
+        for bad in [
+            "",
+            "# only a comment",
+            "payrail-server-key-v1:",
+            "payrail-server-key-v2:AAAA",
+            &good[..good.len() - 1],
+            &format!("{good}AA"),
+        ] {
             assert!(ServerKeys::parse(bad).is_err(), "accepted {bad:?}");
         }
     }

@@ -24,7 +24,11 @@ impl Payrail {
     }
 
     /// Merchants oldest first, a page at a time.
-    pub async fn list_merchants(&self, starting_after: Option<&MerchantId>, limit: u32) -> Result<Vec<Merchant>, ServiceError> {
+    pub async fn list_merchants(
+        &self,
+        starting_after: Option<&MerchantId>,
+        limit: u32,
+    ) -> Result<Vec<Merchant>, ServiceError> {
         let limit = limit.clamp(1, MERCHANT_LIST_LIMIT_MAX);
         let mut reader = self.store.reader().await?;
         Ok(merchants::list(reader.conn(), starting_after, limit).await?)
@@ -39,9 +43,8 @@ impl Payrail {
     /// Moves a merchant to `status` if the transition is legal.
     pub async fn set_merchant_status(&self, id: &MerchantId, status: MerchantStatus) -> Result<Merchant, ServiceError> {
         let mut tx = self.store.begin().await?;
-        let mut merchant = merchants::get(tx.conn(), id)
-            .await?
-            .ok_or_else(|| Problem::resource_missing("merchant", "merchant"))?;
+        let mut merchant =
+            merchants::get(tx.conn(), id).await?.ok_or_else(|| Problem::resource_missing("merchant", "merchant"))?;
         merchant.status = merchant.status.transition(status)?;
         merchants::set_status(tx.conn(), id, merchant.status, self.clock.now()).await?;
         tx.commit().await?;

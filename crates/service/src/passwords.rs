@@ -1,7 +1,7 @@
 //! Password hashing for people (operators, later dashboard users): Argon2id, PHC strings.
 
-use argon2::password_hash::PasswordHasher;
 use argon2::Argon2;
+use argon2::password_hash::PasswordHasher;
 
 use crate::random::random_bytes;
 

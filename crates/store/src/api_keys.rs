@@ -1,21 +1,30 @@
 //! API keys, stored as a keyed hash of the secret and a short hint.
 
-use payrail_domain::{ApiKey, ApiKeyId, Merchant, MerchantId, Mode, Timestamp};
 use payrail_domain::api_key::LAST_USED_RESOLUTION_MS;
+use payrail_domain::{ApiKey, ApiKeyId, Merchant, MerchantId, Mode, Timestamp};
 
-use crate::conn::{execute, on_engine, Columns};
+use crate::conn::{Columns, execute, on_engine};
 use crate::error::corrupt;
 use crate::merchants::merchant_from_row;
 use crate::{Conn, StoreError};
 
-const COLUMNS: &str = "k.id, k.merchant_id, k.livemode, k.secret_hint, k.created_at_ms, k.revoked_at_ms, k.last_used_at_ms";
+const COLUMNS: &str =
+    "k.id, k.merchant_id, k.livemode, k.secret_hint, k.created_at_ms, k.revoked_at_ms, k.last_used_at_ms";
 
 pub async fn insert(conn: Conn<'_>, key: &ApiKey, secret_hash: &str) -> Result<(), StoreError> {
-    execute!(conn, sqlx::query(
-        "INSERT INTO api_keys (id, merchant_id, livemode, secret_hash, secret_hint, created_at_ms)
-         VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(key.id.as_str()).bind(key.merchant_id.as_str()).bind(key.mode.is_live())
-        .bind(secret_hash).bind(&key.secret_hint).bind(key.created.unix_ms()))?;
+    execute!(
+        conn,
+        sqlx::query(
+            "INSERT INTO api_keys (id, merchant_id, livemode, secret_hash, secret_hint, created_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(key.id.as_str())
+        .bind(key.merchant_id.as_str())
+        .bind(key.mode.is_live())
+        .bind(secret_hash)
+        .bind(&key.secret_hint)
+        .bind(key.created.unix_ms())
+    )?;
     Ok(())
 }
 
@@ -31,7 +40,12 @@ pub async fn find_by_secret_hash(conn: Conn<'_>, secret_hash: &str) -> Result<Op
 }
 
 /// One merchant's keys, oldest first; only those of `mode` when given.
-pub async fn list(conn: Conn<'_>, merchant_id: &MerchantId, mode: Option<Mode>, limit: u32) -> Result<Vec<ApiKey>, StoreError> {
+pub async fn list(
+    conn: Conn<'_>,
+    merchant_id: &MerchantId,
+    mode: Option<Mode>,
+    limit: u32,
+) -> Result<Vec<ApiKey>, StoreError> {
     let (test, live) = match mode {
         None => (true, true),
         Some(mode) => (mode == Mode::Test, mode == Mode::Live),
@@ -57,9 +71,12 @@ pub async fn get(conn: Conn<'_>, id: &ApiKeyId) -> Result<Option<ApiKey>, StoreE
 
 /// Revokes a key that is not yet revoked. Returns whether this call revoked it.
 pub async fn revoke(conn: Conn<'_>, id: &ApiKeyId, now: Timestamp) -> Result<bool, StoreError> {
-    let updated = execute!(conn, sqlx::query(
-        "UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL")
-        .bind(now.unix_ms()).bind(id.as_str()))?;
+    let updated = execute!(
+        conn,
+        sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL")
+            .bind(now.unix_ms())
+            .bind(id.as_str())
+    )?;
     Ok(updated == 1)
 }
 
@@ -67,17 +84,21 @@ pub async fn revoke(conn: Conn<'_>, id: &ApiKeyId, now: Timestamp) -> Result<boo
 /// request or instance may have done so since the caller read the key).
 pub async fn touch_last_used(conn: Conn<'_>, id: &ApiKeyId, now: Timestamp) -> Result<(), StoreError> {
     let stale_before = now.unix_ms() - LAST_USED_RESOLUTION_MS;
-    execute!(conn, sqlx::query(
-        "UPDATE api_keys SET last_used_at_ms = $1
-         WHERE id = $2 AND (last_used_at_ms IS NULL OR last_used_at_ms <= $3)")
-        .bind(now.unix_ms()).bind(id.as_str()).bind(stale_before))?;
+    execute!(
+        conn,
+        sqlx::query(
+            "UPDATE api_keys SET last_used_at_ms = $1
+         WHERE id = $2 AND (last_used_at_ms IS NULL OR last_used_at_ms <= $3)"
+        )
+        .bind(now.unix_ms())
+        .bind(id.as_str())
+        .bind(stale_before)
+    )?;
     Ok(())
 }
 
 fn key_from_row(row: &impl Columns) -> Result<ApiKey, StoreError> {
-    let time = |column: &str| {
-        Timestamp::from_unix_ms(row.int(column)?).ok_or_else(|| corrupt("api_keys", column))
-    };
+    let time = |column: &str| Timestamp::from_unix_ms(row.int(column)?).ok_or_else(|| corrupt("api_keys", column));
     let optional_time = |column: &str| -> Result<Option<Timestamp>, StoreError> {
         row.int_opt(column)?
             .map(|ms| Timestamp::from_unix_ms(ms).ok_or_else(|| corrupt("api_keys", column)))

@@ -2,7 +2,7 @@
 
 use payrail_domain::{Merchant, MerchantId, MerchantName, MerchantStatus, Timestamp};
 
-use crate::conn::{execute, on_engine, Columns};
+use crate::conn::{Columns, execute, on_engine};
 use crate::error::corrupt;
 use crate::{Conn, StoreError};
 
@@ -10,9 +10,16 @@ const COLUMNS: &str = "id, name, status, created_at_ms";
 
 pub async fn insert(conn: Conn<'_>, merchant: &Merchant) -> Result<(), StoreError> {
     let created = merchant.created.unix_ms();
-    execute!(conn, sqlx::query(
-        "INSERT INTO merchants (id, name, status, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $4)")
-        .bind(merchant.id.as_str()).bind(merchant.name.as_str()).bind(merchant.status.as_str()).bind(created))?;
+    execute!(
+        conn,
+        sqlx::query(
+            "INSERT INTO merchants (id, name, status, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $4)"
+        )
+        .bind(merchant.id.as_str())
+        .bind(merchant.name.as_str())
+        .bind(merchant.status.as_str())
+        .bind(created)
+    )?;
     Ok(())
 }
 
@@ -25,7 +32,11 @@ pub async fn get(conn: Conn<'_>, id: &MerchantId) -> Result<Option<Merchant>, St
 }
 
 /// Merchants oldest first, after `starting_after` when given, at most `limit`.
-pub async fn list(conn: Conn<'_>, starting_after: Option<&MerchantId>, limit: u32) -> Result<Vec<Merchant>, StoreError> {
+pub async fn list(
+    conn: Conn<'_>,
+    starting_after: Option<&MerchantId>,
+    limit: u32,
+) -> Result<Vec<Merchant>, StoreError> {
     let after = starting_after.map_or("", MerchantId::as_str);
     on_engine!(conn, c => {
         let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM merchants WHERE id > $1 ORDER BY id LIMIT $2"));
@@ -36,10 +47,19 @@ pub async fn list(conn: Conn<'_>, starting_after: Option<&MerchantId>, limit: u3
 
 /// Sets a merchant's status; the caller has checked the transition. Returns whether the
 /// merchant exists.
-pub async fn set_status(conn: Conn<'_>, id: &MerchantId, status: MerchantStatus, now: Timestamp) -> Result<bool, StoreError> {
-    let updated = execute!(conn, sqlx::query(
-        "UPDATE merchants SET status = $1, updated_at_ms = $2 WHERE id = $3")
-        .bind(status.as_str()).bind(now.unix_ms()).bind(id.as_str()))?;
+pub async fn set_status(
+    conn: Conn<'_>,
+    id: &MerchantId,
+    status: MerchantStatus,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let updated = execute!(
+        conn,
+        sqlx::query("UPDATE merchants SET status = $1, updated_at_ms = $2 WHERE id = $3")
+            .bind(status.as_str())
+            .bind(now.unix_ms())
+            .bind(id.as_str())
+    )?;
     Ok(updated == 1)
 }
 
@@ -49,8 +69,7 @@ pub(crate) fn merchant_from_row(row: &impl Columns, prefix: &str) -> Result<Merc
     Ok(Merchant {
         id: MerchantId::parse(&row.text(&column("id"))?).map_err(|_| corrupt("merchants", "id"))?,
         name: MerchantName::parse(&row.text(&column("name"))?).map_err(|_| corrupt("merchants", "name"))?,
-        status: MerchantStatus::parse(&row.text(&column("status"))?)
-            .ok_or_else(|| corrupt("merchants", "status"))?,
+        status: MerchantStatus::parse(&row.text(&column("status"))?).ok_or_else(|| corrupt("merchants", "status"))?,
         created: Timestamp::from_unix_ms(row.int(&column("created_at_ms"))?)
             .ok_or_else(|| corrupt("merchants", "created_at_ms"))?,
     })

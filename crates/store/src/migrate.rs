@@ -17,11 +17,8 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "foundation",
-    sql: include_str!("../migrations/0001_foundation.sql"),
-}];
+pub const MIGRATIONS: &[Migration] =
+    &[Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") }];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.
 const POSTGRES_MIGRATION_LOCK: i64 = 0x7061_7972_6169_6c00;
@@ -49,9 +46,13 @@ impl Store {
         let mut newly_applied = Vec::new();
         for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
             execute!(tx.conn(), sqlx::raw_sql(migration.sql))?;
-            execute!(tx.conn(), sqlx::query(
-                "INSERT INTO payrail_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)")
-                .bind(migration.version).bind(migration.name).bind(now.unix_ms()))?;
+            execute!(
+                tx.conn(),
+                sqlx::query("INSERT INTO payrail_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)")
+                    .bind(migration.version)
+                    .bind(migration.name)
+                    .bind(now.unix_ms())
+            )?;
             newly_applied.push(migration.version);
         }
         tx.commit().await?;

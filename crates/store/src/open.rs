@@ -8,8 +8,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-use crate::conn::{Reader, ReaderInner, Tx, TxInner};
 use crate::StoreError;
+use crate::conn::{Reader, ReaderInner, Tx, TxInner};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,15 +65,19 @@ pub struct Store {
 enum Pools {
     /// SQLite admits one writer at a time, so writers queue on a one-connection pool in
     /// this process instead of spinning on the file lock; readers run in parallel (WAL).
-    Sqlite { writer: SqlitePool, readers: SqlitePool },
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
     Postgres(PgPool),
 }
 
 impl Store {
     /// Opens (creating if needed) the database at `url`. Does not migrate.
     pub async fn open(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
-        let engine = Engine::of_url(url)
-            .ok_or_else(|| StoreError::Configuration("the database URL must start with sqlite:// or postgres://".into()))?;
+        let engine = Engine::of_url(url).ok_or_else(|| {
+            StoreError::Configuration("the database URL must start with sqlite:// or postgres://".into())
+        })?;
         let acquire_timeout = Duration::from_millis(options.acquire_timeout_ms);
         let pools = match engine {
             Engine::Sqlite => {

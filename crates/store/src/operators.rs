@@ -13,9 +13,14 @@ pub async fn insert(
     password_hash: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    execute!(conn, sqlx::query(
-        "INSERT INTO operators (id, email, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)")
-        .bind(id.as_str()).bind(email).bind(password_hash).bind(now.unix_ms()))?;
+    execute!(
+        conn,
+        sqlx::query("INSERT INTO operators (id, email, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)")
+            .bind(id.as_str())
+            .bind(email)
+            .bind(password_hash)
+            .bind(now.unix_ms())
+    )?;
     Ok(())
 }
 

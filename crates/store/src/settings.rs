@@ -9,10 +9,16 @@ use crate::{Conn, StoreError};
 /// Records `value` under `name` unless something is already recorded there. Returns
 /// whether this call recorded it. Two callers racing on one name: exactly one wins.
 pub async fn insert_if_absent(conn: Conn<'_>, name: &str, value: &str, now: Timestamp) -> Result<bool, StoreError> {
-    let result = execute!(conn, sqlx::query(
-        "INSERT INTO server_settings (name, value, created_at_ms) VALUES ($1, $2, $3)
-         ON CONFLICT (name) DO NOTHING")
-        .bind(name).bind(value).bind(now.unix_ms()))?;
+    let result = execute!(
+        conn,
+        sqlx::query(
+            "INSERT INTO server_settings (name, value, created_at_ms) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO NOTHING"
+        )
+        .bind(name)
+        .bind(value)
+        .bind(now.unix_ms())
+    )?;
     Ok(result == 1)
 }
 

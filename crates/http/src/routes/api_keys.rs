@@ -57,7 +57,10 @@ pub(crate) struct ApiKeyList {
     (status = 200, body = ApiKeyList),
     (status = 401, description = "missing, malformed, unknown or revoked API key"),
 ))]
-pub(crate) async fn list(State(state): State<AppState>, Authenticated(caller): Authenticated) -> Result<Json<ApiKeyList>, ApiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+) -> Result<Json<ApiKeyList>, ApiError> {
     let keys = state.payrail.list_api_keys(&caller.merchant.id, Some(caller.mode)).await?;
     let data = keys.into_iter().map(ApiKeyBody::from).collect();
     Ok(Json(ApiKeyList { object: "list", data, has_more: false, url: "/v1/api_keys" }))

@@ -30,5 +30,8 @@ pub(crate) async fn no_such_route() -> ApiError {
 }
 
 pub(crate) use account::__path_retrieve as __path_account_retrieve;
-pub(crate) use api_keys::{__path_list as __path_api_keys_list, __path_retrieve as __path_api_keys_retrieve, __path_revoke as __path_api_keys_revoke};
+pub(crate) use api_keys::{
+    __path_list as __path_api_keys_list, __path_retrieve as __path_api_keys_retrieve,
+    __path_revoke as __path_api_keys_revoke,
+};
 pub(crate) use health::{__path_healthz, __path_readyz};

@@ -1,0 +1,114 @@
+//! `TestApp`: the router over a fresh database, a hand-moved clock and the demo merchant.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use payrail_domain::{MerchantStatus, Mode, Timestamp};
+use payrail_http::{AppState, Limits, Metrics};
+use payrail_service::{ManualClock, Payrail, ServerKeys};
+use payrail_store::Store;
+use payrail_testkit::TestDatabase;
+use serde_json::Value;
+use tower::ServiceExt;
+
+pub const START_MS: i64 = 1_780_000_000_000;
+
+pub struct TestApp {
+    pub router: Router,
+    pub payrail: Payrail,
+    pub clock: ManualClock,
+    /// The demo merchant's test key secret.
+    pub test_key: String,
+    pub merchant_id: String,
+    pub db: TestDatabase,
+}
+
+pub struct TestResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub async fn spawn(db: TestDatabase) -> TestApp {
+        TestApp::spawn_with_limits(db, Limits::default()).await
+    }
+
+    pub async fn spawn_with_limits(db: TestDatabase, limits: Limits) -> TestApp {
+        let clock = ManualClock::starting_at(Timestamp::from_unix_ms(START_MS).unwrap());
+        let store = Store::open(&db.url, &db.options).await.expect("open store");
+        store.migrate(Timestamp::from_unix_ms(START_MS).unwrap()).await.expect("migrate");
+        let payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate());
+        payrail.verify_server_keys().await.expect("keys");
+        let bootstrapped = payrail.bootstrap().await.expect("bootstrap").expect("first start");
+        let state = AppState { payrail: payrail.clone(), limits, metrics: Arc::new(Metrics::default()) };
+        TestApp {
+            router: payrail_http::router(state),
+            payrail,
+            clock,
+            test_key: bootstrapped.demo_key.secret.expose().to_owned(),
+            merchant_id: bootstrapped.demo_merchant.id.to_string(),
+            db,
+        }
+    }
+
+    /// A new merchant with the given status and one key per mode: (merchant id, test, live).
+    pub async fn other_merchant(&self, status: MerchantStatus) -> (String, String, String) {
+        let merchant = self.payrail.create_merchant("Other Shop", status).await.unwrap();
+        let test = self.payrail.create_api_key(&merchant.id, Mode::Test).await.unwrap();
+        let live = self.payrail.create_api_key(&merchant.id, Mode::Live).await.unwrap();
+        (merchant.id.to_string(), test.secret.expose().to_owned(), live.secret.expose().to_owned())
+    }
+
+    /// Another key for the demo merchant.
+    pub async fn demo_key(&self, mode: Mode) -> (String, String) {
+        let id = self.merchant_id.parse().unwrap();
+        let created = self.payrail.create_api_key(&id, mode).await.unwrap();
+        (created.key.id.to_string(), created.secret.expose().to_owned())
+    }
+
+    pub async fn get(&self, path: &str, secret: &str) -> TestResponse {
+        self.call(Method::GET, path, Some(&format!("Bearer {secret}"))).await
+    }
+
+    pub async fn post(&self, path: &str, secret: &str) -> TestResponse {
+        self.call(Method::POST, path, Some(&format!("Bearer {secret}"))).await
+    }
+
+    pub async fn call(&self, method: Method, path: &str, authorization: Option<&str>) -> TestResponse {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        self.send(request.body(Body::empty()).unwrap()).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> TestResponse {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), 16 * 1024 * 1024).await.unwrap();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        TestResponse { status, headers, body }
+    }
+}
+
+impl TestResponse {
+    /// Asserts this is an error with the envelope, the given status and code, and a
+    /// request id matching the header; returns the error object.
+    pub fn assert_error(&self, status: u16, error_type: &str, code: &str) -> &Value {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        let error = &self.body["error"];
+        assert_eq!(error["type"], error_type, "body: {}", self.body);
+        assert_eq!(error["code"], code, "body: {}", self.body);
+        let message = error["message"].as_str().expect("a message");
+        assert!(!message.is_empty() && !message.ends_with('.'), "message style: {message}");
+        let header_id = self.headers.get("request-id").expect("request-id header").to_str().unwrap();
+        assert_eq!(error["request_id"], header_id);
+        assert!(error.as_object().unwrap().contains_key("param"));
+        error
+    }
+}

@@ -1,0 +1,10 @@
+//! The HTTP API driven through the real router, on a fresh database per test, on every
+//! configured engine (see `payrail-testkit`).
+
+#![allow(clippy::unwrap_used)]
+
+mod account;
+mod api_keys;
+mod auth;
+mod helpers;
+mod operations;
