@@ -14,6 +14,9 @@ use sqlx::Connection;
 
 pub const DATABASE_URL_ENV: &str = "PAYRAIL_TEST_DATABASE_URL";
 pub const REQUIRE_POSTGRES_ENV: &str = "PAYRAIL_TEST_REQUIRE_POSTGRES";
+/// When set, every PostgreSQL test database created appends a line to this file, so CI
+/// can prove the PostgreSQL run happened rather than trusting a green summary.
+pub const POSTGRES_MARKER_ENV: &str = "PAYRAIL_TEST_POSTGRES_MARKER";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Backend {
@@ -92,6 +95,7 @@ impl TestDatabase {
                     connections_max: 5,
                     ..StoreOptions::default()
                 };
+                record_postgres_use(&schema);
                 let url = admin_url.clone();
                 TestDatabase { backend: backend.clone(), url, options, dir, schema: Some(schema) }
             }
@@ -139,6 +143,14 @@ impl Drop for TestDatabase {
         });
         let _ = cleanup.join();
     }
+}
+
+fn record_postgres_use(schema: &str) {
+    use std::io::Write;
+    let Ok(path) = std::env::var(POSTGRES_MARKER_ENV) else { return };
+    let mut file =
+        std::fs::OpenOptions::new().create(true).append(true).open(path).expect("open the PostgreSQL marker file");
+    writeln!(file, "{schema}").expect("write the PostgreSQL marker file");
 }
 
 fn unique_suffix() -> String {

@@ -1,0 +1,125 @@
+//! `payrail-bench`: starts Payrail in-process on a fresh database, drives it over real TCP
+//! from the same process, and prints throughput and latency percentiles. One command, no
+//! setup: `cargo bench -p payrail-bench`.
+//!
+//! Boundary: a measuring tool, not part of the product. It reaches Payrail only through
+//! the public API the `payrail` binary uses, sends traffic only to 127.0.0.1, and never
+//! touches an existing database: SQLite lives in a temporary directory, and on PostgreSQL
+//! a new schema is created for the run and dropped afterwards.
+//!
+//! Tracing is deliberately left without a subscriber: a log line per request would cost
+//! more than some of the requests it describes and distort the numbers.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use payrail_service::ServerKeys;
+
+use payrail_bench::database::FreshDatabase;
+use payrail_bench::load::{LoadPlan, LoadResult, Scenario};
+use payrail_bench::{load, report, server};
+
+/// The command line. Every limit is bounded so that a typo cannot start a run that never ends.
+#[derive(Debug, Parser)]
+#[command(name = "payrail-bench", about = "Benchmark Payrail in-process over real TCP on a fresh database")]
+struct Args {
+    /// A PostgreSQL server (postgres://…) to run on. The run creates its own schema there and
+    /// drops it at the end; existing tables are never touched. Without it: SQLite in a
+    /// temporary directory.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// A server key file (as `payrail keygen` writes). Without it a new key is generated,
+    /// which always works because the database is always fresh.
+    #[arg(long)]
+    key_file: Option<PathBuf>,
+    /// Client connections, each one task with one keep-alive HTTP/1.1 connection.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u16).range(1..=512))]
+    concurrency: u16,
+    /// Measured seconds per scenario.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600))]
+    duration_s: u64,
+    /// Unmeasured seconds before each scenario, to fill pools and caches.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
+    warmup_s: u64,
+    /// Passed by `cargo bench` to every bench target; accepted and ignored.
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(&anyhow::anyhow!("cannot start the async runtime: {error}")),
+    };
+    match runtime.block_on(run(&args)) {
+        Ok(0) => ExitCode::SUCCESS,
+        Ok(errors) => {
+            eprintln!("error: {errors} request(s) failed; the numbers above are not trustworthy");
+            ExitCode::FAILURE
+        }
+        Err(error) => fail(&error),
+    }
+}
+
+fn fail(error: &anyhow::Error) -> ExitCode {
+    eprintln!("error: {error:#}");
+    ExitCode::FAILURE
+}
+
+/// Runs every scenario and returns how many requests failed. The database is removed
+/// whatever happens, including Ctrl-C, so a PostgreSQL run leaves no schema behind.
+async fn run(args: &Args) -> anyhow::Result<u64> {
+    let keys = match &args.key_file {
+        // The error already names its cause; a context chain would print it twice.
+        Some(path) => ServerKeys::load_file(path).map_err(|error| anyhow::anyhow!("{error}"))?,
+        None => ServerKeys::generate(),
+    };
+    let database = FreshDatabase::create(args.database_url.as_deref()).await?;
+    let outcome = tokio::select! {
+        outcome = run_on(&database, keys, args) => outcome,
+        interrupted = tokio::signal::ctrl_c() => match interrupted {
+            Ok(()) => Err(anyhow::anyhow!("interrupted")),
+            Err(error) => Err(anyhow::anyhow!("cannot listen for Ctrl-C: {error}")),
+        },
+    };
+    if let Err(error) = database.remove().await {
+        eprintln!("warning: {error:#}");
+    }
+    outcome
+}
+
+async fn run_on(database: &FreshDatabase, keys: ServerKeys, args: &Args) -> anyhow::Result<u64> {
+    let server = server::start(database, keys).await?;
+    let plan = LoadPlan {
+        address: server.address,
+        concurrency: args.concurrency,
+        warmup: Duration::from_secs(args.warmup_s),
+        duration: Duration::from_secs(args.duration_s),
+    };
+    report::print_header(database, &plan, &server);
+    let scenarios = [
+        Scenario {
+            title: "GET /v1/account (API key authenticated, one indexed database read per request)",
+            path: "/v1/account",
+            api_key: Some(server.api_key.clone()),
+        },
+        Scenario {
+            title: "GET /healthz (no auth, no database: the HTTP layer's ceiling)",
+            path: "/healthz",
+            api_key: None,
+        },
+    ];
+    let mut errors_total = 0_u64;
+    for scenario in &scenarios {
+        let result: LoadResult = load::run(&plan, scenario).await?;
+        report::print_scenario(scenario, &result);
+        errors_total = errors_total.saturating_add(result.errors_total());
+    }
+    server.stop().await.context("the server did not shut down cleanly")?;
+    println!("server shut down gracefully");
+    Ok(errors_total)
+}

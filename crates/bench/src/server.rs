@@ -1,0 +1,80 @@
+//! Payrail in-process, wired as `payrail serve` wires it (open, migrate, check the keys,
+//! bootstrap, serve with the connection limit), but on 127.0.0.1 and a port the kernel
+//! picks, so a run never collides with anything already listening.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use payrail_domain::Clock;
+use payrail_http::{AppState, Limits, Metrics};
+use payrail_service::{Payrail, ServerKeys, SystemClock};
+use payrail_store::Store;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::database::FreshDatabase;
+
+/// How long requests in flight may take to finish once shutdown starts.
+const SHUTDOWN_TIMEOUT_MS: u64 = 10_000;
+
+pub struct RunningServer {
+    pub address: SocketAddr,
+    /// The demo merchant's test-mode secret (`sk_test_…`), the only copy.
+    pub api_key: String,
+    pub connections_max: usize,
+    pub store_connections_max: u32,
+    payrail: Payrail,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+pub async fn start(database: &FreshDatabase, keys: ServerKeys) -> anyhow::Result<RunningServer> {
+    let options = database.store_options();
+    let store = Store::open(database.url(), &options).await.context("cannot open the database")?;
+    let clock = Arc::new(SystemClock);
+    store.migrate(clock.now()).await.context("cannot migrate the database")?;
+    let payrail = Payrail::new(store, clock, keys);
+    payrail.verify_server_keys().await.map_err(|error| anyhow::anyhow!("{error}"))?;
+    let bootstrapped = payrail
+        .bootstrap()
+        .await
+        .map_err(|error| anyhow::anyhow!("first-start setup failed: {error}"))?
+        .context("the database was set up before; the benchmark needs a fresh one")?;
+    let api_key = bootstrapped.demo_key.secret.expose().to_owned();
+
+    let limits = Limits::default();
+    let connections_max = limits.connections_max;
+    let metrics = Arc::new(Metrics::default());
+    let app = payrail_http::router(AppState { payrail: payrail.clone(), limits, metrics: Arc::clone(&metrics) });
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("cannot listen")?;
+    let address = listener.local_addr()?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(payrail_http::serve(listener, app, connections_max, metrics, async {
+        let _ = stopped.await;
+    }));
+    Ok(RunningServer {
+        address,
+        api_key,
+        connections_max,
+        store_connections_max: options.connections_max,
+        payrail,
+        stop,
+        task,
+    })
+}
+
+impl RunningServer {
+    /// Stops accepting, lets requests in flight finish, and closes the database pools.
+    pub async fn stop(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(());
+        match tokio::time::timeout(Duration::from_millis(SHUTDOWN_TIMEOUT_MS), self.task).await {
+            Ok(Ok(result)) => result.context("the server failed")?,
+            Ok(Err(join_error)) => anyhow::bail!("the server task failed: {join_error}"),
+            Err(_) => anyhow::bail!("connections were still open {SHUTDOWN_TIMEOUT_MS} ms after shutdown began"),
+        }
+        self.payrail.store().close().await;
+        Ok(())
+    }
+}
