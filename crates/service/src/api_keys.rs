@@ -28,14 +28,19 @@ pub struct Caller {
 
 impl Payrail {
     pub async fn create_api_key(&self, merchant_id: &MerchantId, mode: Mode) -> Result<CreatedApiKey, ServiceError> {
-        let mut tx = self.store.begin().await?;
-        if merchants::get(tx.conn(), merchant_id).await?.is_none() {
-            return Err(Problem::resource_missing("merchant", "merchant").into());
-        }
         let created = self.new_api_key(merchant_id, mode);
-        api_keys::insert(tx.conn(), &created.key, &self.keys.hash_api_secret(created.secret.expose())).await?;
-        tx.commit().await?;
-        Ok(created)
+        let secret_hash = self.keys.hash_api_secret(created.secret.expose());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if merchants::get(tx.conn(), &created.key.merchant_id).await?.is_none() {
+                        return Err(Problem::resource_missing("merchant", "merchant").into());
+                    }
+                    api_keys::insert(tx.conn(), &created.key, &secret_hash).await?;
+                    Ok(created)
+                })
+            })
+            .await
     }
 
     pub(crate) fn new_api_key(&self, merchant_id: &MerchantId, mode: Mode) -> CreatedApiKey {
@@ -75,20 +80,27 @@ impl Payrail {
     /// any key (the operator's CLI). Revoking twice is refused so the caller learns the
     /// key was already dead.
     pub async fn revoke_api_key(&self, caller: Option<&Caller>, id: &ApiKeyId) -> Result<ApiKey, ServiceError> {
-        let mut tx = self.store.begin().await?;
-        let visible = api_keys::get(tx.conn(), id)
-            .await?
-            .filter(|key| caller.is_none_or(|caller| key.merchant_id == caller.merchant.id && key.mode == caller.mode));
-        let mut key = visible.ok_or_else(|| Problem::resource_missing("api key", "id"))?;
-        let now = self.clock.now();
-        if !api_keys::revoke(tx.conn(), id, now).await? {
-            return Err(Problem::invalid_request("api_key_already_revoked", "the API key is already revoked")
-                .with_param("id")
-                .into());
-        }
-        tx.commit().await?;
-        key.revoked = Some(now);
-        Ok(key)
+        let owner = caller.map(|caller| (caller.merchant.id.clone(), caller.mode));
+        let (id, now) = (id.clone(), self.clock.now());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let visible = api_keys::get(tx.conn(), &id).await?.filter(|key| {
+                        owner
+                            .as_ref()
+                            .is_none_or(|(merchant_id, mode)| key.merchant_id == *merchant_id && key.mode == *mode)
+                    });
+                    let mut key = visible.ok_or_else(|| Problem::resource_missing("api key", "id"))?;
+                    if !api_keys::revoke(tx.conn(), &id, now).await? {
+                        let problem =
+                            Problem::invalid_request("api_key_already_revoked", "the API key is already revoked");
+                        return Err(problem.with_param("id").into());
+                    }
+                    key.revoked = Some(now);
+                    Ok(key)
+                })
+            })
+            .await
     }
 
     /// Establishes who is calling from a presented secret.
@@ -130,12 +142,12 @@ impl Payrail {
         if !key.last_used_is_stale(now) {
             return;
         }
-        let result = async {
-            let mut tx = self.store.begin().await?;
-            api_keys::touch_last_used(tx.conn(), &key.id, now).await?;
-            tx.commit().await
-        };
-        if let Err(error) = result.await {
+        let id = key.id.clone();
+        let result = self
+            .store
+            .write(move |tx| Box::pin(async move { api_keys::touch_last_used(tx.conn(), &id, now).await }))
+            .await;
+        if let Err(error) = result {
             tracing::warn!(key_id = %key.id, error = %error, "could not record API key use");
         }
     }

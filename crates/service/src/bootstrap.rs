@@ -32,18 +32,26 @@ impl Payrail {
         let password = Secret::new(hex(&random_bytes::<16>()));
         // Hashing is slow on purpose; do it before taking the write lock.
         let password_hash = hash_password(password.expose())?;
-        let mut tx = self.store.begin().await?;
-        if !settings::insert_if_absent(tx.conn(), "bootstrapped", "true", now).await? {
-            return Ok(None);
-        }
         let operator_id = OperatorId::generate(now, random_bytes());
-        operators::insert(tx.conn(), &operator_id, OPERATOR_EMAIL, &password_hash, now).await?;
-        let name = MerchantName::parse(DEMO_MERCHANT_NAME)?;
-        let demo_merchant = self.new_merchant(name, MerchantStatus::Active);
-        merchants::insert(tx.conn(), &demo_merchant).await?;
+        let demo_merchant = self.new_merchant(MerchantName::parse(DEMO_MERCHANT_NAME)?, MerchantStatus::Active);
         let demo_key = self.new_api_key(&demo_merchant.id, Mode::Test);
-        api_keys::insert(tx.conn(), &demo_key.key, &self.keys.hash_api_secret(demo_key.secret.expose())).await?;
-        tx.commit().await?;
+        let secret_hash = self.keys.hash_api_secret(demo_key.secret.expose());
+        let operator = operator_id.clone();
+        let created = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if !settings::insert_if_absent(tx.conn(), "bootstrapped", "true", now).await? {
+                        return Ok::<_, ServiceError>(None);
+                    }
+                    operators::insert(tx.conn(), &operator, OPERATOR_EMAIL, &password_hash, now).await?;
+                    merchants::insert(tx.conn(), &demo_merchant).await?;
+                    api_keys::insert(tx.conn(), &demo_key.key, &secret_hash).await?;
+                    Ok(Some((demo_merchant, demo_key)))
+                })
+            })
+            .await?;
+        let Some((demo_merchant, demo_key)) = created else { return Ok(None) };
         tracing::info!(merchant_id = %demo_merchant.id, operator_id = %operator_id, "first start: demo merchant created");
         Ok(Some(Bootstrapped {
             operator_email: OPERATOR_EMAIL.to_owned(),

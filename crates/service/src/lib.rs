@@ -16,7 +16,7 @@ mod random;
 use std::sync::Arc;
 
 use payrail_domain::{Clock, RequestId};
-use payrail_store::Store;
+use payrail_store::{Store, settings};
 
 pub use api_keys::{Caller, CreatedApiKey};
 pub use bootstrap::{Bootstrapped, DEMO_MERCHANT_NAME, OPERATOR_EMAIL};
@@ -63,10 +63,16 @@ impl Payrail {
     /// would authenticate) and could not decrypt stored secrets, so it must not start.
     pub async fn verify_server_keys(&self) -> Result<(), ServiceError> {
         let expected = self.keys.check_value();
-        let mut tx = self.store.begin().await?;
-        payrail_store::settings::insert_if_absent(tx.conn(), "server_key_check", &expected, self.clock.now()).await?;
-        let recorded = payrail_store::settings::get(tx.conn(), "server_key_check").await?;
-        tx.commit().await?;
+        let (candidate, now) = (expected.clone(), self.clock.now());
+        let recorded = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    settings::insert_if_absent(tx.conn(), "server_key_check", &candidate, now).await?;
+                    settings::get(tx.conn(), "server_key_check").await
+                })
+            })
+            .await?;
         if recorded.as_deref() == Some(expected.as_str()) {
             Ok(())
         } else {

@@ -12,10 +12,14 @@ pub const MERCHANT_LIST_LIMIT_MAX: u32 = 100;
 impl Payrail {
     pub async fn create_merchant(&self, name: &str, status: MerchantStatus) -> Result<Merchant, ServiceError> {
         let merchant = self.new_merchant(MerchantName::parse(name)?, status);
-        let mut tx = self.store.begin().await?;
-        merchants::insert(tx.conn(), &merchant).await?;
-        tx.commit().await?;
-        Ok(merchant)
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    merchants::insert(tx.conn(), &merchant).await?;
+                    Ok(merchant)
+                })
+            })
+            .await
     }
 
     pub(crate) fn new_merchant(&self, name: MerchantName, status: MerchantStatus) -> Merchant {

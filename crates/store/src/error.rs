@@ -13,6 +13,12 @@ pub enum StoreError {
     /// The database holds migrations this binary does not know.
     #[error("the database schema (version {database}) is newer than this binary (version {binary})")]
     SchemaTooNew { database: i64, binary: i64 },
+    /// The database was busy (locked by another process past the busy timeout, say).
+    #[error("the database is busy")]
+    Busy,
+    /// A shared commit failed, so the work in it did not land.
+    #[error("the commit failed: {0}")]
+    CommitFailed(String),
     /// The store cannot be opened as configured (an unknown URL scheme, say).
     #[error("{0}")]
     Configuration(String),
@@ -25,6 +31,7 @@ impl StoreError {
     /// serialization conflict aborted the transaction, or the pool had no connection.
     pub fn is_transient(&self) -> bool {
         match self {
+            StoreError::Busy => true,
             StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_)) => true,
             StoreError::Database(sqlx::Error::Database(error)) => {
                 let code = error.code().unwrap_or_default();

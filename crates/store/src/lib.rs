@@ -6,6 +6,9 @@
 //! needs. Repositories take a [`Conn`], which is either a write transaction ([`Tx`]) or a
 //! pooled read connection ([`Reader`]).
 //!
+//! Use cases write through [`Store::write`], which on SQLite shares one durable commit
+//! among every unit of work queued meanwhile (group commit; see `write.rs`).
+//!
 //! Invariant: every write transaction takes the write lock when it begins (`BEGIN
 //! IMMEDIATE` on SQLite), so no transaction fails half-way with `SQLITE_BUSY_SNAPSHOT`.
 
@@ -13,6 +16,7 @@ mod conn;
 mod error;
 mod migrate;
 mod open;
+mod write;
 
 pub mod api_keys;
 pub mod merchants;
@@ -23,3 +27,4 @@ pub use conn::{Conn, Reader, Tx};
 pub use error::StoreError;
 pub use migrate::{MIGRATIONS, Migration};
 pub use open::{Engine, Store, StoreOptions};
+pub use write::WriteFuture;

@@ -9,7 +9,10 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 
 use crate::StoreError;
+use tokio::sync::mpsc;
+
 use crate::conn::{Reader, ReaderInner, Tx, TxInner};
+use crate::write::{Job, start_committer};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,11 +66,13 @@ pub struct Store {
 
 #[derive(Clone)]
 enum Pools {
-    /// SQLite admits one writer at a time, so writers queue on a one-connection pool in
-    /// this process instead of spinning on the file lock; readers run in parallel (WAL).
+    /// SQLite admits one writer at a time: the committer owns the one-connection writer
+    /// pool and shares each commit among the units queued meanwhile; readers run in
+    /// parallel beside it (WAL).
     Sqlite {
         writer: SqlitePool,
         readers: SqlitePool,
+        committer: mpsc::Sender<Job>,
     },
     Postgres(PgPool),
 }
@@ -92,7 +97,8 @@ impl Store {
                     .acquire_timeout(acquire_timeout)
                     .connect_with(connect)
                     .await?;
-                Pools::Sqlite { writer, readers }
+                let committer = start_committer(writer.clone());
+                Pools::Sqlite { writer, readers, committer }
             }
             Engine::Postgres => {
                 let connect = PgConnectOptions::from_str(url)?
@@ -115,7 +121,18 @@ impl Store {
         }
     }
 
+    /// The SQLite committer's queue; PostgreSQL has none.
+    pub(crate) fn committer_queue(&self) -> Option<&mpsc::Sender<Job>> {
+        match &self.pools {
+            Pools::Sqlite { committer, .. } => Some(committer),
+            Pools::Postgres(_) => None,
+        }
+    }
+
     /// Begins a write transaction holding the write lock from its first statement.
+    ///
+    /// Use cases write through [`Store::write`], which shares commits; this is for
+    /// migrations and tests that must hold a transaction open.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         Ok(Tx(match &self.pools {
             Pools::Sqlite { writer, .. } => TxInner::Sqlite(writer.begin_with("BEGIN IMMEDIATE").await?),
@@ -141,7 +158,7 @@ impl Store {
     /// Closes every pool, waiting for connections in use to be returned.
     pub async fn close(&self) {
         match &self.pools {
-            Pools::Sqlite { writer, readers } => {
+            Pools::Sqlite { writer, readers, .. } => {
                 writer.close().await;
                 readers.close().await;
             }

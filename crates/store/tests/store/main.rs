@@ -151,3 +151,98 @@ where
     }
     stores
 }
+
+/// Units written at once land together when they succeed, and one failing unit (here a
+/// duplicate id) takes nothing else down with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_succeed_or_fail_each_on_their_own() {
+    on_each_backend(|db| async move {
+        let store = open_migrated(&db).await;
+        let first = merchant(0);
+        store.write(move |tx| Box::pin(async move { merchants::insert(tx.conn(), &first).await })).await.unwrap();
+        let tasks: Vec<_> = (0..64)
+            .map(|index| {
+                let store = store.clone();
+                // Every odd unit reuses the id already stored, so it must fail.
+                let candidate = if index % 2 == 1 { merchant(0) } else { merchant(index + 1) };
+                tokio::spawn(async move {
+                    store.write(move |tx| Box::pin(async move { merchants::insert(tx.conn(), &candidate).await })).await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap());
+        }
+        for (index, outcome) in outcomes.iter().enumerate() {
+            match (index % 2, outcome) {
+                (0, Ok(())) | (1, Err(StoreError::UniqueViolation)) => {}
+                other => panic!("unit {index}: unexpected {other:?}"),
+            }
+        }
+        let mut reader = store.reader().await.unwrap();
+        assert_eq!(merchants::list(reader.conn(), None, 100).await.unwrap().len(), 33);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_unit_fails_alone() {
+    on_each_backend(|db| async move {
+        let store = open_migrated(&db).await;
+        let panicking = store.clone();
+        let doomed = tokio::spawn(async move {
+            panicking
+                .write(|tx| {
+                    Box::pin(async move {
+                        merchants::insert(tx.conn(), &merchant(1)).await?;
+                        panic!("a bug in a use case");
+                        #[allow(unreachable_code)]
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .await
+        });
+        let healthy = store.write(|tx| Box::pin(async move { merchants::insert(tx.conn(), &merchant(2)).await }));
+        assert!(healthy.await.is_ok());
+        // On PostgreSQL the panic unwinds through the caller's own task.
+        assert!(doomed.await.map_or(true, |outcome| outcome.is_err()));
+        let mut reader = store.reader().await.unwrap();
+        let ids: Vec<MerchantId> =
+            merchants::list(reader.conn(), None, 10).await.unwrap().into_iter().map(|m| m.id).collect();
+        assert_eq!(ids, vec![merchant(2).id], "the panicking unit's insert was rolled back");
+    })
+    .await;
+}
+
+/// On SQLite, units sharing a commit run one after another inside it, so a check made by
+/// one unit sees every earlier unit's writes: two units cannot both pass a
+/// "nothing like this exists yet" check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn units_sharing_a_sqlite_commit_see_each_others_writes() {
+    let db = TestDatabase::create(&Backend::Sqlite).await;
+    let store = open_migrated(&db).await;
+    let tasks: Vec<_> = (0..50)
+        .map(|index| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            if merchants::list(tx.conn(), None, 1).await?.is_empty() {
+                                merchants::insert(tx.conn(), &merchant(index)).await?;
+                                return Ok::<bool, StoreError>(true);
+                            }
+                            Ok(false)
+                        })
+                    })
+                    .await
+            })
+        })
+        .collect();
+    let mut inserted = 0;
+    for task in tasks {
+        inserted += usize::from(task.await.unwrap().unwrap());
+    }
+    assert_eq!(inserted, 1);
+}
