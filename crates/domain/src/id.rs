@@ -103,6 +103,32 @@ define_id!(
     "op"
 );
 define_id!(
+    /// A payment order.
+    PaymentId,
+    "pay"
+);
+define_id!(
+    /// One attempt to charge a payment through a channel; its id is the reference the
+    /// channel receives, reused on every retry of that attempt.
+    AttemptId,
+    "att"
+);
+define_id!(
+    /// A refund; its id is the reference the channel receives.
+    RefundId,
+    "re"
+);
+define_id!(
+    /// An immutable record of a state change.
+    EventId,
+    "evt"
+);
+define_id!(
+    /// A balanced set of ledger postings.
+    JournalEntryId,
+    "je"
+);
+define_id!(
     /// One HTTP request, echoed in the `Request-Id` header and in every error body.
     RequestId,
     "req"

@@ -6,16 +6,19 @@
 //! is testable without a runtime.
 
 pub mod api_key;
+pub mod card;
 pub mod clock;
 pub mod id;
+pub mod ledger;
 pub mod merchant;
 pub mod money;
+pub mod payment;
 pub mod problem;
 pub mod secret;
 
 pub use api_key::{ApiKey, ApiKeySecret, Mode};
 pub use clock::{Clock, Timestamp};
-pub use id::{ApiKeyId, MerchantId, OperatorId, RequestId};
+pub use id::{ApiKeyId, AttemptId, EventId, JournalEntryId, MerchantId, OperatorId, PaymentId, RefundId, RequestId};
 pub use merchant::{Merchant, MerchantName, MerchantStatus};
 pub use money::{Currency, Money, MoneyError};
 pub use problem::{ErrorType, Problem};

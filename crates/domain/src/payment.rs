@@ -1,0 +1,1 @@
+//! Payment orders: amounts, statuses and the transitions between them.
