@@ -30,6 +30,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     tracing::info!(%address, "Payrail is listening");
     println!("Payrail is listening on http://{address} (API docs at http://{address}/docs)");
 
+    let pruner = tokio::spawn(prune_idempotency_keys(payrail.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let connections_max = settings.limits.connections_max;
     let server = tokio::spawn(payrail_http::serve(listener, app, connections_max, metrics, async {
@@ -44,9 +45,26 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         Ok(Err(join_error)) => return Err(anyhow::anyhow!("the server task failed: {join_error}")),
         Err(_) => tracing::warn!("requests still open after the grace period were abandoned"),
     }
+    pruner.abort();
     payrail.store().close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// How often idempotency keys past their retention are deleted.
+const PRUNE_INTERVAL_MS: u64 = 10 * 60 * 1000;
+
+/// Deletes old idempotency keys now and then. (It moves to the job queue when there is one.)
+async fn prune_idempotency_keys(payrail: payrail_service::Payrail) {
+    let mut interval = tokio::time::interval(Duration::from_millis(PRUNE_INTERVAL_MS));
+    loop {
+        interval.tick().await;
+        match payrail.prune_idempotency_keys().await {
+            Ok(0) => {}
+            Ok(pruned) => tracing::info!(pruned, "pruned expired idempotency keys"),
+            Err(error) => tracing::warn!(error = %error, "could not prune idempotency keys"),
+        }
+    }
 }
 
 async fn shutdown_signal() {

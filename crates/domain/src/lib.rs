@@ -9,6 +9,7 @@ pub mod api_key;
 pub mod card;
 pub mod clock;
 pub mod id;
+pub mod idempotency;
 pub mod ledger;
 pub mod merchant;
 pub mod money;

@@ -18,9 +18,18 @@ impl FromRequestParts<AppState> for Authenticated {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Authenticated, ApiError> {
-        let secret = presented_secret(&parts.headers)?;
-        Ok(Authenticated(state.payrail.authenticate(&secret).await?))
+        // A layer before the handler (idempotency) may have authenticated already.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(Authenticated(caller.clone()));
+        }
+        Ok(Authenticated(authenticate(state, &parts.headers).await?))
     }
+}
+
+/// Establishes the caller from the request's headers.
+pub(crate) async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let secret = presented_secret(headers)?;
+    Ok(state.payrail.authenticate(&secret).await?)
 }
 
 fn presented_secret(headers: &HeaderMap) -> Result<ApiKeySecret, Problem> {

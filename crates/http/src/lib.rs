@@ -8,6 +8,7 @@
 
 mod auth;
 mod error;
+mod idempotency;
 mod metrics;
 mod openapi;
 mod request;
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
     let body_bytes_max = state.limits.body_bytes_max;
     Router::new()
         .merge(routes::router())
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::handle))
         .route_layer(axum::middleware::from_fn(request::label_route))
         .merge(openapi::docs_router())
         .fallback(routes::no_such_route)

@@ -43,7 +43,10 @@ pub(crate) async fn handle(State(state): State<AppState>, mut request: Request, 
     };
     let route =
         response.extensions_mut().remove::<RouteLabel>().map_or_else(|| "unmatched".to_owned(), |label| label.0);
+    // A response with a body of its own (a replayed error, say) is already what the client
+    // must see; only bare ones get an envelope.
     if response.extensions().get::<Problem>().is_none()
+        && !response.headers().contains_key(header::CONTENT_TYPE)
         && let Some(problem) = problem_for_bare_status(response.status())
     {
         response = ApiError(problem).into_response();

@@ -8,6 +8,7 @@ mod api_keys;
 mod bootstrap;
 mod clock;
 mod error;
+mod idempotency;
 mod keyring;
 mod merchants;
 mod passwords;
@@ -22,6 +23,7 @@ pub use api_keys::{Caller, CreatedApiKey};
 pub use bootstrap::{Bootstrapped, DEMO_MERCHANT_NAME, OPERATOR_EMAIL};
 pub use clock::{ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use idempotency::{IdempotencyClaim, request_fingerprint};
 pub use keyring::{KeyFileError, ServerKeys};
 
 /// The service: every use case is a method on it. Cheap to clone.

@@ -13,6 +13,17 @@ pub enum Conn<'c> {
     Postgres(&'c mut PgConnection),
 }
 
+impl Conn<'_> {
+    /// A shorter-lived borrow of the same connection, for a repository function that
+    /// makes several queries.
+    pub fn reborrow(&mut self) -> Conn<'_> {
+        match self {
+            Conn::Sqlite(c) => Conn::Sqlite(c),
+            Conn::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
 /// Runs the same query text against whichever engine `conn` holds. The body is expanded
 /// once per engine, so binds and row types are checked against each concrete driver.
 #[macro_export]

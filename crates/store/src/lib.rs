@@ -19,6 +19,7 @@ mod open;
 mod write;
 
 pub mod api_keys;
+pub mod idempotency;
 pub mod merchants;
 pub mod operators;
 pub mod settings;

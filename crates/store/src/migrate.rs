@@ -17,8 +17,10 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-pub const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") }];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
+    Migration { version: 2, name: "idempotency", sql: include_str!("../migrations/0002_idempotency.sql") },
+];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.
 const POSTGRES_MIGRATION_LOCK: i64 = 0x7061_7972_6169_6c00;

@@ -7,4 +7,5 @@ mod account;
 mod api_keys;
 mod auth;
 mod helpers;
+mod idempotency;
 mod operations;

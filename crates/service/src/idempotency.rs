@@ -1,0 +1,118 @@
+//! Idempotency keys: claiming a key for a request, completing it with the response, and
+//! pruning old keys. The rules themselves are `payrail_domain::idempotency`.
+
+use aws_lc_rs::digest;
+use payrail_domain::Problem;
+use payrail_domain::idempotency::{Decision, IdempotencyKey, KeyScope, RETENTION_MS, StoredResponse};
+use payrail_store::idempotency;
+
+use crate::random::hex;
+use crate::{Caller, Payrail, ServiceError};
+
+/// What a request carrying a key must do.
+#[derive(Debug)]
+pub enum IdempotencyClaim {
+    /// Run it; the key is held for it until completed or until the claim lapses.
+    Run,
+    /// Answer with the stored response of the same earlier request.
+    Replay(StoredResponse),
+}
+
+/// Identifies a request by its method, path and body bytes.
+pub fn request_fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> String {
+    let mut context = digest::Context::new(&digest::SHA256);
+    for part in [method.as_bytes(), b" ", path_and_query.as_bytes(), b"\n", body] {
+        context.update(part);
+    }
+    hex(context.finish().as_ref())
+}
+
+impl Payrail {
+    /// Claims `key` for a request. `lease_ms` bounds how long a running request holds the
+    /// key should its process die: after it, the same request may run again.
+    pub async fn claim_idempotency_key(
+        &self,
+        caller: &Caller,
+        key: &IdempotencyKey,
+        fingerprint: String,
+        lease_ms: i64,
+    ) -> Result<IdempotencyClaim, ServiceError> {
+        let scope = scope_of(caller);
+        let (key, now) = (key.clone(), self.clock.now());
+        let locked_until = now.plus_ms(lease_ms);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let existing = idempotency::claim(tx.conn(), &scope, &key, &fingerprint, locked_until, now).await?;
+                    let Some(record) = existing else { return Ok(IdempotencyClaim::Run) };
+                    match record.decide(&fingerprint, now)? {
+                        Decision::Replay(response) => Ok(IdempotencyClaim::Replay(response)),
+                        Decision::Run if idempotency::reclaim(tx.conn(), &scope, &key, locked_until, now).await? => {
+                            Ok(IdempotencyClaim::Run)
+                        }
+                        Decision::Run => Err(ServiceError::Rejected(in_use())),
+                    }
+                })
+            })
+            .await
+    }
+
+    /// Stores the response of a request that held `key`, for replay.
+    pub async fn complete_idempotency_key(
+        &self,
+        caller: &Caller,
+        key: &IdempotencyKey,
+        response: StoredResponse,
+    ) -> Result<(), ServiceError> {
+        let (scope, key) = (scope_of(caller), key.clone());
+        self.store
+            .write(move |tx| Box::pin(async move { idempotency::complete(tx.conn(), &scope, &key, &response).await }))
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes keys older than the retention period; returns how many.
+    pub async fn prune_idempotency_keys(&self) -> Result<u64, ServiceError> {
+        let created_before = self.clock.now().plus_ms(-RETENTION_MS);
+        Ok(self
+            .store
+            .write(move |tx| Box::pin(async move { idempotency::prune(tx.conn(), created_before).await }))
+            .await?)
+    }
+}
+
+fn scope_of(caller: &Caller) -> KeyScope {
+    KeyScope { merchant_id: caller.merchant.id.clone(), livemode: caller.mode.is_live() }
+}
+
+/// A racing request took over the lapsed key first.
+fn in_use() -> Problem {
+    Problem {
+        error_type: payrail_domain::ErrorType::Idempotency,
+        ..Problem::invalid_request(
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key is still being processed; retry later",
+        )
+        .with_status(409)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::request_fingerprint;
+
+    #[test]
+    fn fingerprints_differ_when_method_path_or_body_differ() {
+        let base = request_fingerprint("POST", "/v1/payments", b"{}");
+        assert_eq!(base.len(), 64);
+        assert_eq!(base, request_fingerprint("POST", "/v1/payments", b"{}"));
+        for other in [
+            request_fingerprint("PUT", "/v1/payments", b"{}"),
+            request_fingerprint("POST", "/v1/refunds", b"{}"),
+            request_fingerprint("POST", "/v1/payments", b"{ }"),
+            request_fingerprint("POST", "/v1/payments\n{", b"}"),
+        ] {
+            assert_ne!(base, other);
+        }
+    }
+}
