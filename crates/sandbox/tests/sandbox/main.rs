@@ -1,0 +1,10 @@
+//! The card network simulator driven through its router, mounted under a prefix as
+//! Payrail's server mounts it, without a socket.
+
+#![allow(clippy::unwrap_used)]
+
+mod authorizations;
+mod challenge;
+mod helpers;
+mod lifecycle;
+mod requests;
