@@ -14,6 +14,7 @@ pub mod ledger;
 pub mod merchant;
 pub mod money;
 pub mod payment;
+pub mod payment_amounts;
 pub mod problem;
 pub mod secret;
 
