@@ -3,9 +3,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::net::{IpAddr, SocketAddr};
+
 use anyhow::Context;
+use payrail_channels::card_network::CardNetworkClient;
+use payrail_domain::{Mode, Secret};
 use payrail_http::{AppState, Metrics};
+use payrail_sandbox::{CardNetwork, card_network_router};
 use payrail_service::Bootstrapped;
+use payrail_service::{Payrail, SystemClock};
 
 use crate::config::Settings;
 use crate::open::open_payrail;
@@ -24,9 +30,11 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     {
         print_first_start(&bootstrapped, &address.to_string());
     }
+    let base_url = local_base_url(address);
+    let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url)?;
     let metrics = Arc::new(Metrics::default());
     let state = AppState { payrail: payrail.clone(), limits: settings.limits.clone(), metrics: Arc::clone(&metrics) };
-    let app = payrail_http::router(state);
+    let app = payrail_http::router(state).nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network));
     tracing::info!(%address, "Payrail is listening");
     println!("Payrail is listening on http://{address} (API docs at http://{address}/docs)");
 
@@ -51,11 +59,34 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Where the card network simulator is mounted; test-mode card payments go there.
+const SANDBOX_CARD_NETWORK_PATH: &str = "/sandbox/card-network";
+/// How long Payrail waits for the card network before treating an attempt as unknown.
+const CARD_NETWORK_TIMEOUT_MS: u64 = 10_000;
+
+/// The address this server answers on, as a URL other local processes (and the server
+/// itself) can use.
+fn local_base_url(address: SocketAddr) -> String {
+    let ip = if address.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { address.ip() };
+    format!("http://{}", SocketAddr::new(ip, address.port()))
+}
+
+/// Mounts the card network simulator in this server and sends test-mode card payments to
+/// it over HTTP, as live ones would go to an acquirer.
+fn with_sandbox_card_network(payrail: Payrail, base_url: &str) -> anyhow::Result<(Payrail, CardNetwork)> {
+    let api_key = payrail_service::random_token();
+    let network_url = format!("{base_url}{SANDBOX_CARD_NETWORK_PATH}");
+    let network = CardNetwork::new(api_key.clone(), network_url.clone(), Arc::new(SystemClock));
+    let client = CardNetworkClient::new(&network_url, Secret::new(api_key), CARD_NETWORK_TIMEOUT_MS)
+        .map_err(|e| anyhow::anyhow!("cannot set up the sandbox card channel: {e}"))?;
+    Ok((payrail.with_card_network(Mode::Test, client).with_public_base_url(base_url), network))
+}
+
 /// How often idempotency keys past their retention are deleted.
 const PRUNE_INTERVAL_MS: u64 = 10 * 60 * 1000;
 
 /// Deletes old idempotency keys now and then. (It moves to the job queue when there is one.)
-async fn prune_idempotency_keys(payrail: payrail_service::Payrail) {
+async fn prune_idempotency_keys(payrail: Payrail) {
     let mut interval = tokio::time::interval(Duration::from_millis(PRUNE_INTERVAL_MS));
     loop {
         interval.tick().await;

@@ -15,6 +15,7 @@ pub mod merchant;
 pub mod money;
 pub mod payment;
 pub mod payment_amounts;
+pub mod payment_record;
 pub mod problem;
 pub mod secret;
 

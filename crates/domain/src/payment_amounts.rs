@@ -68,6 +68,11 @@ impl PaymentAmounts {
         PaymentAmounts { capturable_minor: self.amount_minor, ..self }.check_invariants()
     }
 
+    /// A cancellation or an expired authorization: nothing stays capturable.
+    pub fn release_authorization(self) -> PaymentAmounts {
+        PaymentAmounts { capturable_minor: 0, ..self }.check_invariants()
+    }
+
     /// An automatic capture: the whole amount, at authorization.
     pub fn capture_automatically(self) -> PaymentAmounts {
         assert_eq!((self.capturable_minor, self.captured_minor), (0, 0), "captured twice: {self:?}");

@@ -7,6 +7,7 @@
 //! directly; [`serve`] adds the socket, the connection limit and graceful shutdown.
 
 mod auth;
+mod body;
 mod error;
 mod idempotency;
 mod metrics;

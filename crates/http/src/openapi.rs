@@ -24,8 +24,18 @@ Errors share one envelope: `{\"error\":{\"type\",\"code\",\"message\",\"param\",
         crate::routes::api_keys_list,
         crate::routes::api_keys_retrieve,
         crate::routes::api_keys_revoke,
+        crate::routes::payments_create,
+        crate::routes::payments_list,
+        crate::routes::payments_retrieve,
+        crate::routes::payments_confirm,
+        crate::routes::payments_capture,
+        crate::routes::payments_cancel,
+        crate::routes::events_list,
     ),
-    components(schemas(AccountBody, ApiKeyBody, ApiKeyList, HealthBody, ErrorEnvelope, ErrorBody)),
+    components(schemas(
+        AccountBody, ApiKeyBody, ApiKeyList, HealthBody, ErrorEnvelope, ErrorBody, CreatePayment, PaymentBody,
+        PaymentMethodInput, CardInputBody,
+    )),
     modifiers(&ApiKeyAuth),
 )]
 struct ApiDoc;
@@ -49,6 +59,73 @@ struct ErrorBody {
     /// The parameter at fault, when one is.
     param: Option<String>,
     request_id: String,
+}
+
+/// `POST /v1/payments`. Amounts are integers in the currency's minor unit.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the request; routes/payments.rs reads it field by field")]
+pub(crate) struct CreatePayment {
+    /// 1 to 10^12 minor units.
+    amount: i64,
+    /// ISO 4217, any case.
+    currency: String,
+    /// Unique per merchant and mode; 1 to 64 of `A-Z a-z 0-9 _ - . :`.
+    merchant_order_no: String,
+    description: Option<String>,
+    /// At most 50 keys of up to 40 characters; values up to 500 characters.
+    metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// `automatic` (default) or `manual`.
+    capture_method: Option<String>,
+    /// Unix seconds; default two hours from now, at most 30 days.
+    expires_at: Option<i64>,
+    return_url: Option<String>,
+    notify_url: Option<String>,
+    payment_method: Option<PaymentMethodInput>,
+    /// Create and charge in one call (needed when a card is given).
+    confirm: Option<bool>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the request")]
+pub(crate) struct PaymentMethodInput {
+    /// `card`
+    r#type: String,
+    card: CardInputBody,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the request")]
+pub(crate) struct CardInputBody {
+    number: String,
+    exp_month: i64,
+    exp_year: i64,
+    cvc: String,
+}
+
+/// A payment, as every payment endpoint answers and every payment event carries.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the response; payrail_service::payment_object writes it")]
+pub(crate) struct PaymentBody {
+    id: String,
+    object: String,
+    /// `requires_payment_method`, `requires_confirmation`, `requires_action`, `processing`,
+    /// `requires_capture`, `succeeded` or `canceled`.
+    status: String,
+    amount: i64,
+    amount_capturable: i64,
+    amount_captured: i64,
+    amount_refunded: i64,
+    currency: String,
+    merchant_order_no: String,
+    livemode: bool,
+    created: i64,
+    capture_method: String,
+    /// `code`, `decline_code` and `message` of the last failed attempt.
+    last_payment_error: Option<std::collections::BTreeMap<String, String>>,
+    /// For cards: `{"type":"card","card":{"brand","last4","exp_month","exp_year"}}`; never the number.
+    payment_method: Option<std::collections::BTreeMap<String, String>>,
+    /// `{"type":"redirect_to_url","redirect_to_url":{"url"}}` while `requires_action`.
+    next_action: Option<std::collections::BTreeMap<String, String>>,
 }
 
 struct ApiKeyAuth;

@@ -4,7 +4,7 @@ use payrail_domain::api_key::SECRET_RANDOM_BYTES;
 use payrail_domain::{ApiKey, ApiKeyId, ApiKeySecret, Merchant, MerchantId, MerchantStatus, Mode, Problem};
 use payrail_store::{api_keys, merchants};
 
-use crate::random::random_bytes;
+use crate::random::{id_random, random_bytes};
 use crate::{Payrail, ServiceError};
 
 /// The most keys one list call returns.
@@ -47,7 +47,7 @@ impl Payrail {
         let now = self.clock.now();
         let secret = ApiKeySecret::generate(mode, random_bytes::<SECRET_RANDOM_BYTES>());
         let key = ApiKey {
-            id: ApiKeyId::generate(now, random_bytes()),
+            id: ApiKeyId::generate(now, id_random(now)),
             merchant_id: merchant_id.clone(),
             mode,
             secret_hint: secret.hint(),

@@ -9,7 +9,7 @@ use payrail_domain::{MerchantName, MerchantStatus, Mode, OperatorId, Secret};
 use payrail_store::{api_keys, merchants, operators, settings};
 
 use crate::passwords::hash_password;
-use crate::random::{hex, random_bytes};
+use crate::random::{hex, id_random, random_bytes};
 use crate::{CreatedApiKey, Payrail, ServiceError};
 
 pub const OPERATOR_EMAIL: &str = "operator@payrail.local";
@@ -32,7 +32,7 @@ impl Payrail {
         let password = Secret::new(hex(&random_bytes::<16>()));
         // Hashing is slow on purpose; do it before taking the write lock.
         let password_hash = hash_password(password.expose())?;
-        let operator_id = OperatorId::generate(now, random_bytes());
+        let operator_id = OperatorId::generate(now, id_random(now));
         let demo_merchant = self.new_merchant(MerchantName::parse(DEMO_MERCHANT_NAME)?, MerchantStatus::Active);
         let demo_key = self.new_api_key(&demo_merchant.id, Mode::Test);
         let secret_hash = self.keys.hash_api_secret(demo_key.secret.expose());

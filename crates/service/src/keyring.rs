@@ -32,6 +32,7 @@ pub enum KeyFileError {
 pub struct ServerKeys {
     master: Secret<[u8; MASTER_KEY_BYTES]>,
     api_key_hashing: hmac::Key,
+    card_fingerprinting: hmac::Key,
     encryption: LessSafeKey,
     check_value: String,
 }
@@ -104,6 +105,7 @@ impl ServerKeys {
             .unwrap_or_else(|_| unreachable!("32 bytes is the AES-256 key length"));
         ServerKeys {
             api_key_hashing: hmac::Key::new(hmac::HMAC_SHA256, &derive("api-key-hashing")),
+            card_fingerprinting: hmac::Key::new(hmac::HMAC_SHA256, &derive("card-fingerprint")),
             encryption: LessSafeKey::new(encryption),
             check_value: hex(&derive("key-check")[..16]),
             master: Secret::new(master),
@@ -113,6 +115,12 @@ impl ServerKeys {
     /// The keyed hash under which an API key secret is stored and looked up.
     pub fn hash_api_secret(&self, secret: &str) -> String {
         hex(hmac::sign(&self.api_key_hashing, secret.as_bytes()).as_ref())
+    }
+
+    /// A keyed fingerprint of a card number: equal for equal numbers, irreversible without
+    /// the server key (a plain hash of a 16-digit number could be brute-forced).
+    pub fn card_fingerprint(&self, number: &str) -> String {
+        hex(hmac::sign(&self.card_fingerprinting, number.as_bytes()).as_ref())
     }
 
     /// A value that identifies these keys without revealing them.

@@ -7,24 +7,35 @@
 mod api_keys;
 mod bootstrap;
 mod clock;
+mod confirm;
 mod error;
+mod events;
 mod idempotency;
 mod keyring;
 mod merchants;
+mod objects;
+mod outcome;
 mod passwords;
+mod payments;
 mod random;
 
 use std::sync::Arc;
 
-use payrail_domain::{Clock, RequestId};
+use payrail_channels::card_network::CardNetworkClient;
+use payrail_domain::ledger::FeeSchedule;
+use payrail_domain::{Clock, Mode, RequestId};
 use payrail_store::{Store, settings};
 
 pub use api_keys::{Caller, CreatedApiKey};
 pub use bootstrap::{Bootstrapped, DEMO_MERCHANT_NAME, OPERATOR_EMAIL};
 pub use clock::{ManualClock, SystemClock};
 pub use error::ServiceError;
+pub use events::EVENT_LIST_LIMIT_MAX;
 pub use idempotency::{IdempotencyClaim, request_fingerprint};
 pub use keyring::{KeyFileError, ServerKeys};
+pub use objects::payment_object;
+pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentPage};
+pub use payrail_store::payments::{Cursor, PaymentFilter};
 
 /// The service: every use case is a method on it. Cheap to clone.
 #[derive(Clone)]
@@ -32,12 +43,74 @@ pub struct Payrail {
     store: Store,
     clock: Arc<dyn Clock>,
     keys: Arc<ServerKeys>,
+    channels: Arc<Channels>,
+    fees: FeeSchedule,
+    public_base_url: Arc<str>,
 }
+
+/// A random 256-bit token in hex, for secrets Payrail makes for itself (the sandbox
+/// acquirer's API key, say).
+pub fn random_token() -> String {
+    random::hex(&random::random_bytes::<32>())
+}
+
+/// The channels each mode charges through. Test and live never share one.
+#[derive(Default)]
+struct Channels {
+    card_network_test: Option<CardNetworkClient>,
+    card_network_live: Option<CardNetworkClient>,
+}
+
+impl Channels {
+    fn card_network(&self, mode: Mode) -> Option<&CardNetworkClient> {
+        match mode {
+            Mode::Test => self.card_network_test.as_ref(),
+            Mode::Live => self.card_network_live.as_ref(),
+        }
+    }
+}
+
+/// The fee charged when a merchant has no schedule of its own: 2.9% + 30 minor units.
+pub const DEFAULT_FEE_BASIS_POINTS: u32 = 290;
+pub const DEFAULT_FEE_FIXED_MINOR: i64 = 30;
 
 impl Payrail {
     /// Wraps an opened, migrated store. Call [`Payrail::verify_server_keys`] before serving.
     pub fn new(store: Store, clock: Arc<dyn Clock>, keys: ServerKeys) -> Payrail {
-        Payrail { store, clock, keys: Arc::new(keys) }
+        let fees = FeeSchedule::parse(DEFAULT_FEE_BASIS_POINTS, DEFAULT_FEE_FIXED_MINOR)
+            .unwrap_or_else(|| unreachable!("the default fee schedule is valid"));
+        Payrail {
+            store,
+            clock,
+            keys: Arc::new(keys),
+            channels: Arc::new(Channels::default()),
+            fees,
+            public_base_url: Arc::from("http://127.0.0.1:8080"),
+        }
+    }
+
+    /// Routes `mode`'s card payments to the acquirer behind `client`.
+    pub fn with_card_network(mut self, mode: Mode, client: CardNetworkClient) -> Payrail {
+        let mut channels = Channels {
+            card_network_test: self.channels.card_network_test.clone(),
+            card_network_live: self.channels.card_network_live.clone(),
+        };
+        match mode {
+            Mode::Test => channels.card_network_test = Some(client),
+            Mode::Live => channels.card_network_live = Some(client),
+        }
+        self.channels = Arc::new(channels);
+        self
+    }
+
+    /// Where payers' browsers reach this server (for 3-D Secure returns).
+    pub fn with_public_base_url(mut self, url: &str) -> Payrail {
+        self.public_base_url = Arc::from(url.trim_end_matches('/'));
+        self
+    }
+
+    pub(crate) fn public_base_url(&self) -> &str {
+        &self.public_base_url
     }
 
     pub fn store(&self) -> &Store {
@@ -50,7 +123,10 @@ impl Payrail {
 
     /// A fresh id for an incoming request.
     pub fn new_request_id(&self) -> RequestId {
-        RequestId::generate(self.clock.now(), random::random_bytes())
+        {
+            let now = self.clock.now();
+            RequestId::generate(now, random::id_random(now))
+        }
     }
 
     /// Whether the database answers; what `/readyz` reports.

@@ -3,7 +3,7 @@
 use payrail_domain::{Merchant, MerchantId, MerchantName, MerchantStatus, Problem};
 use payrail_store::merchants;
 
-use crate::random::random_bytes;
+use crate::random::id_random;
 use crate::{Payrail, ServiceError};
 
 /// The most merchants one list call returns.
@@ -24,7 +24,7 @@ impl Payrail {
 
     pub(crate) fn new_merchant(&self, name: MerchantName, status: MerchantStatus) -> Merchant {
         let now = self.clock.now();
-        Merchant { id: MerchantId::generate(now, random_bytes()), name, status, created: now }
+        Merchant { id: MerchantId::generate(now, id_random(now)), name, status, created: now }
     }
 
     /// Merchants oldest first, a page at a time.

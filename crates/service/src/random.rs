@@ -11,3 +11,38 @@ pub(crate) fn random_bytes<const N: usize>() -> [u8; N] {
 pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+/// The random part of a new id. Ids made in the same millisecond by this process get
+/// increasing random parts, so they sort in the order they were made (events listed
+/// newest first depend on it); a new millisecond starts from fresh randomness.
+pub(crate) fn id_random(now: payrail_domain::Timestamp) -> [u8; payrail_domain::id::ID_RANDOM_BYTES] {
+    use std::sync::Mutex;
+    static LAST: Mutex<(i64, u128)> = Mutex::new((-1, 0));
+    const RANDOM_BITS_MASK: u128 = (1 << 80) - 1;
+    let mut last = LAST.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let value = if last.0 == now.unix_ms() {
+        (last.1 + 1) & RANDOM_BITS_MASK
+    } else {
+        let mut bytes = [0_u8; 16];
+        bytes[6..].copy_from_slice(&random_bytes::<10>());
+        // Leave headroom so increments within one millisecond rarely wrap.
+        u128::from_be_bytes(bytes) >> 1
+    };
+    *last = (now.unix_ms(), value);
+    let mut random = [0_u8; payrail_domain::id::ID_RANDOM_BYTES];
+    random.copy_from_slice(&value.to_be_bytes()[6..]);
+    random
+}
+
+#[cfg(test)]
+mod tests {
+    use super::id_random;
+    use payrail_domain::{EventId, Timestamp};
+
+    #[test]
+    fn ids_made_in_one_millisecond_sort_in_the_order_they_were_made() {
+        let now = Timestamp::from_unix_ms(1_700_000_000_000).expect("valid");
+        let ids: Vec<EventId> = (0..1000).map(|_| EventId::generate(now, id_random(now))).collect();
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]));
+    }
+}

@@ -35,6 +35,19 @@ macro_rules! on_engine {
             $crate::Conn::Postgres($c) => $body,
         }
     };
+    // With the engine named, for the rare clause that differs (`FOR UPDATE`).
+    ($conn:expr, $c:ident, $engine:ident => $body:expr) => {
+        match $conn {
+            $crate::Conn::Sqlite($c) => {
+                let $engine = $crate::Engine::Sqlite;
+                $body
+            }
+            $crate::Conn::Postgres($c) => {
+                let $engine = $crate::Engine::Postgres;
+                $body
+            }
+        }
+    };
 }
 pub(crate) use on_engine;
 
@@ -94,6 +107,7 @@ pub(crate) trait Columns {
     fn text(&self, column: &str) -> Result<String, StoreError>;
     fn int(&self, column: &str) -> Result<i64, StoreError>;
     fn int_opt(&self, column: &str) -> Result<Option<i64>, StoreError>;
+    fn text_opt(&self, column: &str) -> Result<Option<String>, StoreError>;
     fn flag(&self, column: &str) -> Result<bool, StoreError>;
 }
 
@@ -107,6 +121,9 @@ macro_rules! impl_columns {
                 Ok(self.try_get(column)?)
             }
             fn int_opt(&self, column: &str) -> Result<Option<i64>, StoreError> {
+                Ok(self.try_get(column)?)
+            }
+            fn text_opt(&self, column: &str) -> Result<Option<String>, StoreError> {
                 Ok(self.try_get(column)?)
             }
             fn flag(&self, column: &str) -> Result<bool, StoreError> {

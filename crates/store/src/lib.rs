@@ -19,10 +19,15 @@ mod open;
 mod write;
 
 pub mod api_keys;
+pub mod attempts;
+pub mod events;
 pub mod idempotency;
+pub mod ledger;
 pub mod merchants;
 pub mod operators;
+pub mod payments;
 pub mod settings;
+pub mod vault;
 
 pub use conn::{Conn, Reader, Tx};
 pub use error::StoreError;

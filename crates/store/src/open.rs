@@ -22,6 +22,15 @@ pub enum Engine {
 }
 
 impl Engine {
+    /// The clause that locks selected rows until the transaction ends. SQLite needs none:
+    /// its writers run one at a time.
+    pub(crate) fn lock_rows(self, table: &str) -> String {
+        match self {
+            Engine::Sqlite => String::new(),
+            Engine::Postgres => format!("FOR UPDATE OF {table}"),
+        }
+    }
+
     /// The engine a `sqlite://…` or `postgres://…` URL names.
     pub fn of_url(url: &str) -> Option<Engine> {
         if url.starts_with("sqlite:") {

@@ -2,7 +2,9 @@
 
 mod account;
 mod api_keys;
+mod events;
 mod health;
+mod payments;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -23,6 +25,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/api_keys", get(api_keys::list))
         .route("/v1/api_keys/{id}", get(api_keys::retrieve))
         .route("/v1/api_keys/{id}/revoke", post(api_keys::revoke))
+        .route("/v1/payments", post(payments::create).get(payments::list))
+        .route("/v1/payments/{id}", get(payments::retrieve))
+        .route("/v1/payments/{id}/confirm", post(payments::confirm))
+        .route("/v1/payments/{id}/capture", post(payments::capture))
+        .route("/v1/payments/{id}/cancel", post(payments::cancel))
+        .route("/v1/payments/{id}/return", get(payments::payer_return))
+        .route("/v1/events", get(events::list))
 }
 
 pub(crate) async fn no_such_route() -> ApiError {
@@ -34,4 +43,10 @@ pub(crate) use api_keys::{
     __path_list as __path_api_keys_list, __path_retrieve as __path_api_keys_retrieve,
     __path_revoke as __path_api_keys_revoke,
 };
+pub(crate) use events::__path_list as __path_events_list;
 pub(crate) use health::{__path_healthz, __path_readyz};
+pub(crate) use payments::{
+    __path_cancel as __path_payments_cancel, __path_capture as __path_payments_capture,
+    __path_confirm as __path_payments_confirm, __path_create as __path_payments_create,
+    __path_list as __path_payments_list, __path_retrieve as __path_payments_retrieve,
+};

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
-use payrail_domain::{MerchantStatus, Mode, Timestamp};
+use payrail_channels::card_network::CardNetworkClient;
+use payrail_domain::{MerchantStatus, Mode, Secret, Timestamp};
 use payrail_http::{AppState, Limits, Metrics};
+use payrail_sandbox::{CardNetwork, card_network_router};
 use payrail_service::{ManualClock, Payrail, ServerKeys};
 use payrail_store::Store;
 use payrail_testkit::TestDatabase;
@@ -14,6 +16,19 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 pub const START_MS: i64 = 1_780_000_000_000;
+/// Where payers would reach this Payrail; 3-D Secure sends them back under it.
+pub const PUBLIC_BASE_URL: &str = "http://payrail.test";
+
+/// The card network simulator on a real local socket, so card payments cross a network
+/// boundary as they do in production.
+async fn start_card_network(clock: &ManualClock) -> CardNetworkClient {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let api_key = "test-acquirer-key".to_owned();
+    let network = CardNetwork::new(api_key.clone(), url.clone(), Arc::new(clock.clone()));
+    tokio::spawn(async move { axum::serve(listener, card_network_router(network)).await });
+    CardNetworkClient::new(&url, Secret::new(api_key), 5_000).unwrap()
+}
 
 pub struct TestApp {
     pub router: Router,
@@ -40,7 +55,10 @@ impl TestApp {
         let clock = ManualClock::starting_at(Timestamp::from_unix_ms(START_MS).unwrap());
         let store = Store::open(&db.url, &db.options).await.expect("open store");
         store.migrate(Timestamp::from_unix_ms(START_MS).unwrap()).await.expect("migrate");
-        let payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate());
+        let card_network = start_card_network(&clock).await;
+        let payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate())
+            .with_card_network(Mode::Test, card_network)
+            .with_public_base_url(PUBLIC_BASE_URL);
         payrail.verify_server_keys().await.expect("keys");
         let bootstrapped = payrail.bootstrap().await.expect("bootstrap").expect("first start");
         let state = AppState { payrail: payrail.clone(), limits, metrics: Arc::new(Metrics::default()) };
@@ -75,6 +93,18 @@ impl TestApp {
 
     pub async fn post(&self, path: &str, secret: &str) -> TestResponse {
         self.call(Method::POST, path, Some(&format!("Bearer {secret}"))).await
+    }
+
+    /// A POST with a JSON body.
+    pub async fn post_json(&self, path: &str, secret: &str, body: &Value) -> TestResponse {
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri(path)
+            .header("authorization", format!("Bearer {secret}"))
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        self.send(request).await
     }
 
     pub async fn call(&self, method: Method, path: &str, authorization: Option<&str>) -> TestResponse {

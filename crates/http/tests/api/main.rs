@@ -9,3 +9,4 @@ mod auth;
 mod helpers;
 mod idempotency;
 mod operations;
+mod payments;

@@ -1,0 +1,140 @@
+//! A payment order as stored and shown: its identity, request parameters, status, amounts,
+//! payment method and last error.
+
+use crate::card::CardSummary;
+use crate::payment::{CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentStatus};
+use crate::payment_amounts::PaymentAmounts;
+use crate::{Currency, MerchantId, PaymentId, Problem, Timestamp};
+
+/// How long an unpaid payment waits for its payer by default.
+pub const DEFAULT_EXPIRY_MS: i64 = 2 * 60 * 60 * 1000;
+/// The latest a merchant may set a payment's expiry.
+pub const EXPIRY_MS_MAX: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// An absolute `http`/`https` URL of at most 2048 printable ASCII characters, such as a
+/// `return_url` or `notify_url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebUrl(String);
+
+impl WebUrl {
+    pub fn parse(text: &str, param: &'static str) -> Result<WebUrl, Problem> {
+        let rest = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
+        let host_present = rest.is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+        let printable = text.bytes().all(|b| b.is_ascii_graphic());
+        if !host_present || !printable || text.len() > 2048 {
+            let message = "must be an absolute http or https URL of at most 2048 characters";
+            return Err(Problem::invalid_request("url_invalid", message).with_param(param));
+        }
+        Ok(WebUrl(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Why the last attempt failed: a stable code, the network's decline code when it gave
+/// one, and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentError {
+    pub code: String,
+    pub decline_code: Option<String>,
+    pub message: String,
+}
+
+/// A card attached to a payment: the vault token and what may be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCard {
+    pub token: String,
+    pub summary: CardSummary,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payment {
+    pub id: PaymentId,
+    pub merchant_id: MerchantId,
+    pub livemode: bool,
+    pub status: PaymentStatus,
+    pub amounts: PaymentAmounts,
+    pub currency: Currency,
+    pub merchant_order_no: MerchantOrderNo,
+    pub description: Option<Description>,
+    pub metadata: Metadata,
+    pub capture_method: CaptureMethod,
+    pub expires_at: Timestamp,
+    pub return_url: Option<WebUrl>,
+    pub notify_url: Option<WebUrl>,
+    pub card: Option<StoredCard>,
+    /// Where to send the payer when the payment `requires_action` (a 3-D Secure page).
+    pub next_action_url: Option<String>,
+    pub last_error: Option<PaymentError>,
+    pub cancellation_reason: Option<CancellationReason>,
+    pub created: Timestamp,
+    pub updated: Timestamp,
+}
+
+impl Payment {
+    /// The payment's amount as money.
+    pub fn amounts_money(&self) -> crate::Money {
+        crate::Money::new(self.amounts.amount_minor(), self.currency)
+    }
+}
+
+crate::payment::named_enum!(
+    /// Where one attempt against a channel stands. `sending` is written and committed
+    /// before the channel is called; `unknown` means the call's outcome was lost (a
+    /// timeout) and must be resolved by querying the channel with the attempt's id.
+    AttemptStatus {
+        Sending = "sending",
+        Unknown = "unknown",
+        RequiresChallenge = "requires_challenge",
+        Authorized = "authorized",
+        Captured = "captured",
+        Declined = "declined",
+        Failed = "failed",
+        Voided = "voided",
+    }
+);
+
+/// One attempt to charge a payment through a channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PaymentAttempt {
+    pub id: crate::AttemptId,
+    pub payment_id: PaymentId,
+    pub channel: &'static str,
+    pub status: AttemptStatus,
+    pub amount_minor: i64,
+    pub decline_code: Option<String>,
+    pub network_transaction_id: Option<String>,
+    pub created: Timestamp,
+}
+
+/// An immutable record of a state change, carrying a snapshot of the object as the API
+/// showed it at that moment (JSON text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Event {
+    pub id: crate::EventId,
+    pub merchant_id: MerchantId,
+    pub livemode: bool,
+    pub event_type: &'static str,
+    pub object_id: String,
+    pub data: String,
+    pub created: Timestamp,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::WebUrl;
+
+    #[test]
+    fn urls_must_be_absolute_http_and_bounded() {
+        for good in ["https://shop.example/return", "http://localhost:3000/paid?order=1"] {
+            assert!(WebUrl::parse(good, "return_url").is_ok(), "{good}");
+        }
+        let long = format!("https://x/{}", "a".repeat(2048));
+        for bad in ["", "ftp://x", "https://", "https:///path", "/relative", "https://x y", &long] {
+            let problem = WebUrl::parse(bad, "return_url").expect_err(bad);
+            assert_eq!((problem.code, problem.param.as_deref()), ("url_invalid", Some("return_url")));
+        }
+    }
+}

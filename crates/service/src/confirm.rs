@@ -1,0 +1,235 @@
+//! Charging a payment through the card channel: confirm, capture, and resolving an
+//! attempt whose outcome is not yet known.
+//!
+//! Invariant: the attempt (whose id is the reference the network receives) is committed
+//! before the network is called, and no transaction is open across the call. A timeout
+//! is "unknown": it is resolved by querying the network with the same reference, never by
+//! sending again under a new one.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use payrail_channels::ChannelError;
+use payrail_channels::card_network::{AuthorizeRequest, CardData, CardNetworkClient};
+use payrail_domain::card::CardDetails;
+use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
+use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentAttempt, StoredCard};
+use payrail_domain::{AttemptId, Mode, PaymentId, Problem};
+use payrail_store::{attempts, payments, vault};
+
+use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
+use crate::payments::{CardInput, visible};
+use crate::random::{hex, id_random, random_bytes};
+use crate::{Caller, Payrail, ServiceError};
+
+impl Payrail {
+    /// Confirms a payment with a card: checks it, vaults it, records the attempt, asks the
+    /// network, and applies the answer. A decline commits the failed state and answers 402.
+    pub async fn confirm_payment(
+        &self,
+        caller: &Caller,
+        id: &PaymentId,
+        card: Option<CardInput>,
+    ) -> Result<Payment, ServiceError> {
+        let card = card.ok_or_else(|| {
+            Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
+                .with_param("payment_method")
+        })?;
+        let now = self.clock.now();
+        let details = CardDetails::parse(card.number.expose(), card.exp_month, card.exp_year, card.cvc.expose(), now)?;
+        let client = self.card_network(caller.mode)?.clone();
+        let attempt_id = AttemptId::generate(now, id_random(now));
+        let payment = self.start_attempt(caller, id, &details, &attempt_id).await?;
+        let request = AuthorizeRequest {
+            reference: attempt_id.clone(),
+            amount: payment.amounts_money(),
+            capture: payment.capture_method == CaptureMethod::Automatic,
+            card: CardData {
+                number: card.number,
+                exp_month: details.expiry().month(),
+                exp_year: details.expiry().year(),
+                cvc: card.cvc,
+            },
+            return_url: format!("{}/v1/payments/{}/return", self.public_base_url(), payment.id),
+        };
+        let result = match client.authorize(&request).await {
+            Err(error) if error.outcome_is_unknown() => query_once(&client, &attempt_id).await,
+            other => AttemptResult::from(other),
+        };
+        self.finish_attempt(&payment.id, &attempt_id, result).await
+    }
+
+    /// Unit one: the payment moves to `processing`, the card is vaulted, and the attempt is
+    /// committed as `sending`, all before the network hears of it.
+    async fn start_attempt(
+        &self,
+        caller: &Caller,
+        id: &PaymentId,
+        details: &CardDetails,
+        attempt_id: &AttemptId,
+    ) -> Result<Payment, ServiceError> {
+        let now = self.clock.now();
+        let token = format!("card_{}", hex(&random_bytes::<16>()));
+        let number = details.number().expose();
+        let ciphertext = STANDARD.encode(self.keys.encrypt(number.as_bytes(), &token));
+        let fingerprint = self.keys.card_fingerprint(number);
+        let summary = details.summary();
+        let (caller, id, attempt_id) = (caller.clone(), id.clone(), attempt_id.clone());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut payment = visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?;
+                    let attached = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
+                    payment.status = attached.apply(PaymentTransition::Confirm)?;
+                    let card = vault::VaultedCard {
+                        token: &token,
+                        merchant_id: &payment.merchant_id,
+                        livemode: payment.livemode,
+                        number_ciphertext: &ciphertext,
+                        fingerprint: &fingerprint,
+                        summary: &summary,
+                    };
+                    vault::insert(tx.conn(), &card, now).await?;
+                    payment.card = Some(StoredCard { token: token.clone(), summary: summary.clone() });
+                    payment.last_error = None;
+                    payment.updated = now;
+                    payments::update(tx.conn(), &payment).await?;
+                    let attempt = PaymentAttempt {
+                        id: attempt_id,
+                        payment_id: payment.id.clone(),
+                        channel: "card_network",
+                        status: AttemptStatus::Sending,
+                        amount_minor: payment.amounts.amount_minor(),
+                        decline_code: None,
+                        network_transaction_id: None,
+                        created: now,
+                    };
+                    attempts::insert(tx.conn(), &attempt).await?;
+                    Ok(payment)
+                })
+            })
+            .await
+    }
+
+    /// Unit two: the network's answer, applied. A decline is committed, then reported.
+    pub(crate) async fn finish_attempt(
+        &self,
+        payment_id: &PaymentId,
+        attempt_id: &AttemptId,
+        result: AttemptResult,
+    ) -> Result<Payment, ServiceError> {
+        let (payment_id, attempt_id, now) = (payment_id.clone(), attempt_id.clone(), self.clock.now());
+        let fees = self.fees;
+        let (payment, problem) = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let payment = payments::get_for_update(tx.conn(), &payment_id)
+                        .await?
+                        .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("payment {payment_id} vanished")))?;
+                    apply_attempt_result(tx, payment, &attempt_id, result, fees, now).await
+                })
+            })
+            .await?;
+        match problem {
+            Some(problem) => Err(problem.into()),
+            None => Ok(payment),
+        }
+    }
+
+    /// Captures an authorized payment, in full or in part; the rest is released.
+    pub async fn capture_payment(
+        &self,
+        caller: &Caller,
+        id: &PaymentId,
+        amount_to_capture: Option<i64>,
+    ) -> Result<Payment, ServiceError> {
+        let payment = self.get_payment(caller, id).await?;
+        if payment.status != PaymentStatus::RequiresCapture {
+            payment.status.apply(PaymentTransition::Capture)?;
+        }
+        // Checked before the network is asked; checked again when applied.
+        let captured = payment.amounts.capture(amount_to_capture)?;
+        let attempt_id = self.latest_attempt(&payment.id).await?;
+        let client = self.card_network(caller.mode)?;
+        client.capture(&attempt_id, captured.captured_minor()).await.map_err(channel_failure)?;
+        let (caller, id, now, fees) = (caller.clone(), id.clone(), self.clock.now(), self.fees);
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let payment = visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?;
+                    apply_capture(tx, payment, &attempt_id, amount_to_capture, fees, now).await
+                })
+            })
+            .await
+    }
+
+    /// Asks the network how the payment's latest attempt ended and applies it: for the
+    /// payer's return from 3-D Secure, and for attempts left unknown.
+    pub async fn resolve_latest_attempt(&self, id: &PaymentId) -> Result<Payment, ServiceError> {
+        let payment = {
+            let mut reader = self.store.reader().await?;
+            payments::get(reader.conn(), id).await?.ok_or_else(|| Problem::resource_missing("payment", "id"))?
+        };
+        if !matches!(payment.status, PaymentStatus::Processing | PaymentStatus::RequiresAction) {
+            return Ok(payment);
+        }
+        let mode = if payment.livemode { Mode::Live } else { Mode::Test };
+        let client = self.card_network(mode)?.clone();
+        let attempt_id = self.latest_attempt(id).await?;
+        let result = query_once(&client, &attempt_id).await;
+        match self.finish_attempt(id, &attempt_id, result).await {
+            Err(ServiceError::Rejected(_)) => self.get_payment_unchecked(id).await,
+            other => other,
+        }
+    }
+
+    async fn get_payment_unchecked(&self, id: &PaymentId) -> Result<Payment, ServiceError> {
+        let mut reader = self.store.reader().await?;
+        payments::get(reader.conn(), id).await?.ok_or_else(|| Problem::resource_missing("payment", "id").into())
+    }
+
+    async fn latest_attempt(&self, id: &PaymentId) -> Result<AttemptId, ServiceError> {
+        let mut reader = self.store.reader().await?;
+        let latest = attempts::latest(reader.conn(), id).await?;
+        latest
+            .map(|(attempt_id, _)| attempt_id)
+            .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("payment {id} has no attempt to act on")))
+    }
+
+    fn card_network(&self, mode: Mode) -> Result<&CardNetworkClient, ServiceError> {
+        self.channels.card_network(mode).ok_or_else(|| {
+            let message = format!("card payments are not configured for {} mode", mode.as_str());
+            Problem::invalid_request("payment_method_unavailable", message).with_param("payment_method").into()
+        })
+    }
+}
+
+/// Asks the network once what became of an attempt whose answer was lost.
+async fn query_once(client: &CardNetworkClient, attempt_id: &AttemptId) -> AttemptResult {
+    match client.get_authorization(attempt_id).await {
+        Ok(Some(authorization)) => AttemptResult::Answered(authorization.outcome),
+        // The network never stored it: nothing was charged.
+        Ok(None) => AttemptResult::NotCharged("processing_error".into()),
+        Err(_) => AttemptResult::Unknown,
+    }
+}
+
+fn channel_failure(error: ChannelError) -> ServiceError {
+    if error.is_transient() {
+        let message = "the card network could not be reached; retry the request";
+        ServiceError::Rejected(Problem::unavailable("channel_unavailable", message))
+    } else {
+        ServiceError::Unexpected(anyhow::anyhow!("the card network refused a capture: {error}"))
+    }
+}
+
+impl From<Result<payrail_channels::card_network::Authorization, ChannelError>> for AttemptResult {
+    fn from(result: Result<payrail_channels::card_network::Authorization, ChannelError>) -> AttemptResult {
+        match result {
+            Ok(authorization) => AttemptResult::Answered(authorization.outcome),
+            Err(error) if error.outcome_is_unknown() => AttemptResult::Unknown,
+            Err(ChannelError::Transient { code }) => AttemptResult::NotCharged(code),
+            Err(error) => AttemptResult::Refused(error.to_string()),
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The API's JSON shape of the objects events carry. Defined here, not in the HTTP layer,
+//! because an event snapshots its object in the same transaction as the change; the HTTP
+//! layer answers with the same function, so a response and its event never disagree.
+
+use payrail_domain::payment_record::Payment;
+use serde_json::{Value, json};
+
+pub fn payment_object(payment: &Payment) -> Value {
+    let amounts = payment.amounts;
+    json!({
+        "id": payment.id.as_str(),
+        "object": "payment",
+        "status": payment.status.as_str(),
+        "amount": amounts.amount_minor(),
+        "amount_capturable": amounts.capturable_minor(),
+        "amount_captured": amounts.captured_minor(),
+        "amount_refunded": amounts.refunded_minor(),
+        "currency": payment.currency.code(),
+        "merchant_order_no": payment.merchant_order_no.as_str(),
+        "description": payment.description.as_ref().map(|d| d.as_str()),
+        "metadata": payment.metadata.as_map(),
+        "capture_method": payment.capture_method.as_str(),
+        "livemode": payment.livemode,
+        "created": payment.created.unix_seconds(),
+        "expires_at": payment.expires_at.unix_seconds(),
+        "return_url": payment.return_url.as_ref().map(|u| u.as_str()),
+        "notify_url": payment.notify_url.as_ref().map(|u| u.as_str()),
+        "cancellation_reason": payment.cancellation_reason.map(|r| r.as_str()),
+        "last_payment_error": payment.last_error.as_ref().map(|e| json!({
+            "code": e.code, "decline_code": e.decline_code, "message": e.message,
+        })),
+        "payment_method": payment.card.as_ref().map(|card| json!({
+            "type": "card",
+            "card": {
+                "brand": card.summary.brand.as_str(),
+                "last4": card.summary.last4,
+                "exp_month": card.summary.exp_month,
+                "exp_year": card.summary.exp_year,
+            },
+        })),
+        "next_action": payment.next_action_url.as_ref().map(|url| json!({
+            "type": "redirect_to_url", "redirect_to_url": { "url": url },
+        })),
+    })
+}

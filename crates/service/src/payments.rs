@@ -1,0 +1,226 @@
+//! Payment orders: create, retrieve, list and cancel. Confirmation against a channel is
+//! in `confirm.rs`.
+
+use std::collections::BTreeMap;
+
+use payrail_domain::payment::{
+    CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentAmount, PaymentStatus,
+    PaymentTransition,
+};
+use payrail_domain::payment_amounts::PaymentAmounts;
+use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
+use payrail_domain::{Currency, EventId, PaymentId, Problem, Secret, Timestamp};
+use payrail_store::payments::{Cursor, PaymentFilter};
+use payrail_store::{Conn, events, payments};
+
+use crate::objects::payment_object;
+use crate::random::id_random;
+use crate::{Caller, Payrail, ServiceError};
+
+/// The most payments one list call returns.
+pub const PAYMENT_LIST_LIMIT_MAX: u32 = 100;
+
+/// A card as the client sent it; parsed and checked before anything else happens.
+#[derive(Debug)]
+pub struct CardInput {
+    pub number: Secret<String>,
+    pub exp_month: i64,
+    pub exp_year: i64,
+    pub cvc: Secret<String>,
+}
+
+/// `POST /v1/payments`, as parsed from the request.
+#[derive(Debug, Default)]
+pub struct NewPayment {
+    pub amount_minor: i64,
+    pub currency: String,
+    pub merchant_order_no: String,
+    pub description: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub capture_method: Option<String>,
+    /// Unix seconds.
+    pub expires_at: Option<i64>,
+    pub return_url: Option<String>,
+    pub notify_url: Option<String>,
+    pub card: Option<CardInput>,
+    pub confirm: bool,
+}
+
+/// A page of payments, newest first.
+pub struct PaymentPage {
+    pub payments: Vec<Payment>,
+    pub has_more: bool,
+}
+
+impl Payrail {
+    /// Creates a payment; with `confirm` and a card, charges it at once.
+    pub async fn create_payment(&self, caller: &Caller, request: NewPayment) -> Result<Payment, ServiceError> {
+        let now = self.clock.now();
+        let payment = self.parse_new_payment(caller, &request, now)?;
+        if request.card.is_some() && !request.confirm {
+            // The CVC is never stored, so a card can only be charged in the request that
+            // carries it.
+            let message = "a card can only be given together with confirm: true";
+            return Err(Problem::invalid_request("payment_method_requires_confirm", message)
+                .with_param("confirm")
+                .into());
+        }
+        let created = payment.clone();
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    payments::insert(tx.conn(), &created).await.map_err(|error| match error {
+                        payrail_store::StoreError::UniqueViolation => ServiceError::Rejected(duplicate_order_no()),
+                        other => other.into(),
+                    })?;
+                    record_event(tx.conn(), &created, "payment.created", now).await
+                })
+            })
+            .await?;
+        match (request.confirm, request.card) {
+            (true, Some(card)) => self.confirm_payment(caller, &payment.id, Some(card)).await,
+            (true, None) => {
+                let message = "confirm: true needs a payment_method";
+                Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
+            }
+            (false, _) => Ok(payment),
+        }
+    }
+
+    fn parse_new_payment(&self, caller: &Caller, request: &NewPayment, now: Timestamp) -> Result<Payment, Problem> {
+        let currency = Currency::parse(&request.currency).map_err(|_| {
+            Problem::invalid_request("currency_invalid", "not a supported ISO 4217 currency").with_param("currency")
+        })?;
+        let amount = PaymentAmount::parse(request.amount_minor, currency)?;
+        let capture_method = match request.capture_method.as_deref() {
+            None => CaptureMethod::Automatic,
+            Some(text) => CaptureMethod::parse(text).ok_or_else(|| {
+                Problem::invalid_request("parameter_invalid", "capture_method must be automatic or manual")
+                    .with_param("capture_method")
+            })?,
+        };
+        let expires_at = match request.expires_at {
+            None => now.plus_ms(DEFAULT_EXPIRY_MS),
+            Some(seconds) => parse_expiry(seconds, now)?,
+        };
+        Ok(Payment {
+            id: PaymentId::generate(now, id_random(now)),
+            merchant_id: caller.merchant.id.clone(),
+            livemode: caller.mode.is_live(),
+            status: PaymentStatus::RequiresPaymentMethod,
+            amounts: PaymentAmounts::new(amount),
+            currency,
+            merchant_order_no: MerchantOrderNo::parse(&request.merchant_order_no)?,
+            description: request.description.as_deref().map(Description::parse).transpose()?,
+            metadata: Metadata::parse(request.metadata.clone())?,
+            capture_method,
+            expires_at,
+            return_url: request.return_url.as_deref().map(|u| WebUrl::parse(u, "return_url")).transpose()?,
+            notify_url: request.notify_url.as_deref().map(|u| WebUrl::parse(u, "notify_url")).transpose()?,
+            card: None,
+            next_action_url: None,
+            last_error: None,
+            cancellation_reason: None,
+            created: now,
+            updated: now,
+        })
+    }
+
+    /// One payment, if the caller may see it: their merchant's, in their mode.
+    pub async fn get_payment(&self, caller: &Caller, id: &PaymentId) -> Result<Payment, ServiceError> {
+        let mut reader = self.store.reader().await?;
+        let payment = payments::get(reader.conn(), id).await?;
+        visible(caller, payment)
+    }
+
+    pub async fn list_payments(
+        &self,
+        caller: &Caller,
+        filter: &PaymentFilter,
+        cursor: &Cursor,
+        limit: u32,
+    ) -> Result<PaymentPage, ServiceError> {
+        let limit = limit.clamp(1, PAYMENT_LIST_LIMIT_MAX);
+        let mut reader = self.store.reader().await?;
+        let mut found =
+            payments::list(reader.conn(), &caller.merchant.id, caller.mode.is_live(), filter, cursor, limit).await?;
+        let has_more = found.len() > limit as usize;
+        if has_more {
+            match cursor {
+                Cursor::Before(_) => drop(found.remove(0)),
+                _ => found.truncate(limit as usize),
+            }
+        }
+        Ok(PaymentPage { payments: found, has_more })
+    }
+
+    /// Cancels a payment that is not being charged and not yet captured.
+    pub async fn cancel_payment(
+        &self,
+        caller: &Caller,
+        id: &PaymentId,
+        reason: Option<&str>,
+    ) -> Result<Payment, ServiceError> {
+        let reason = reason.map(CancellationReason::parse_requested).transpose()?;
+        let (caller, id, now) = (caller.clone(), id.clone(), self.clock.now());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut payment = visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?;
+                    payment.status = payment.status.apply(PaymentTransition::Cancel)?;
+                    payment.cancellation_reason = reason.or(Some(CancellationReason::RequestedByCustomer));
+                    payment.next_action_url = None;
+                    payment.updated = now;
+                    // An authorization still held at the network is released by the
+                    // void job; the amounts stop being capturable here and now.
+                    payment.amounts = payment.amounts.release_authorization();
+                    payments::update(tx.conn(), &payment).await?;
+                    record_event(tx.conn(), &payment, "payment.canceled", now).await?;
+                    Ok(payment)
+                })
+            })
+            .await
+    }
+}
+
+/// The payment if `caller` may see it; otherwise the same answer as for no payment.
+pub(crate) fn visible(caller: &Caller, payment: Option<Payment>) -> Result<Payment, ServiceError> {
+    payment
+        .filter(|p| p.merchant_id == caller.merchant.id && p.livemode == caller.mode.is_live())
+        .ok_or_else(|| Problem::resource_missing("payment", "id").into())
+}
+
+/// Writes an event carrying the payment as the API shows it now.
+pub(crate) async fn record_event(
+    conn: Conn<'_>,
+    payment: &Payment,
+    event_type: &'static str,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let event = Event {
+        id: EventId::generate(now, id_random(now)),
+        merchant_id: payment.merchant_id.clone(),
+        livemode: payment.livemode,
+        event_type,
+        object_id: payment.id.to_string(),
+        data: payment_object(payment).to_string(),
+        created: now,
+    };
+    events::insert(conn, &event).await?;
+    Ok(())
+}
+
+fn parse_expiry(unix_seconds: i64, now: Timestamp) -> Result<Timestamp, Problem> {
+    let invalid = || {
+        Problem::invalid_request("parameter_invalid", "expires_at must be in the future and at most 30 days ahead")
+            .with_param("expires_at")
+    };
+    let at = unix_seconds.checked_mul(1000).and_then(Timestamp::from_unix_ms).ok_or_else(invalid)?;
+    let ahead_ms = at.ms_since(now);
+    if ahead_ms <= 0 || ahead_ms > EXPIRY_MS_MAX { Err(invalid()) } else { Ok(at) }
+}
+
+fn duplicate_order_no() -> Problem {
+    Problem::invalid_request("merchant_order_no_duplicate", "a payment with this merchant_order_no already exists")
+        .with_param("merchant_order_no")
+}

@@ -1,0 +1,98 @@
+//! The ledger: immutable journal entries and their postings, with a cached balance per
+//! account kept in the same transaction.
+
+use payrail_domain::ledger::{AccountOwner, JournalEntry};
+use payrail_domain::{JournalEntryId, MerchantId, PaymentId, RefundId, Timestamp};
+
+use crate::conn::{execute, on_engine};
+use crate::{Conn, StoreError};
+
+/// What an entry is about, for finding it again.
+pub struct EntryLinks<'a> {
+    pub merchant_id: Option<&'a MerchantId>,
+    pub payment_id: Option<&'a PaymentId>,
+    pub refund_id: Option<&'a RefundId>,
+}
+
+/// Writes a balanced entry, its postings and the balances they change.
+pub async fn post(
+    mut conn: Conn<'_>,
+    id: &JournalEntryId,
+    entry: &JournalEntry,
+    links: &EntryLinks<'_>,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    // Asserted before writing; `verify` asserts it again after reading.
+    entry.assert_balanced();
+    let livemode = entry.postings()[0].account.livemode();
+    execute!(
+        conn.reborrow(),
+        sqlx::query(
+            "INSERT INTO journal_entries (id, kind, livemode, merchant_id, payment_id, refund_id, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(id.as_str())
+        .bind(entry.kind().as_str())
+        .bind(livemode)
+        .bind(links.merchant_id.map(MerchantId::as_str))
+        .bind(links.payment_id.map(PaymentId::as_str))
+        .bind(links.refund_id.map(RefundId::as_str))
+        .bind(now.unix_ms())
+    )?;
+    for (position, posting) in entry.postings().iter().enumerate() {
+        let account = &posting.account;
+        let code = account.code();
+        let merchant = match account.owner() {
+            AccountOwner::Merchant(id) => Some(id.as_str().to_owned()),
+            AccountOwner::Platform => None,
+        };
+        execute!(
+            conn.reborrow(),
+            sqlx::query(
+                "INSERT INTO ledger_accounts (code, livemode, currency, purpose, merchant_id, balance_minor,
+                     created_at_ms, updated_at_ms)
+                 VALUES ($1, $2, $3, $4, $5, 0, $6, $6) ON CONFLICT (code) DO NOTHING"
+            )
+            .bind(&code)
+            .bind(account.livemode())
+            .bind(account.currency().code())
+            .bind(account.purpose().as_str())
+            .bind(merchant.as_deref())
+            .bind(now.unix_ms())
+        )?;
+        execute!(
+            conn.reborrow(),
+            sqlx::query(
+                "UPDATE ledger_accounts SET balance_minor = balance_minor + $1, updated_at_ms = $2 WHERE code = $3"
+            )
+            .bind(posting.amount_minor)
+            .bind(now.unix_ms())
+            .bind(&code)
+        )?;
+        execute!(
+            conn.reborrow(),
+            sqlx::query(
+                "INSERT INTO postings (entry_id, position, account_code, currency, amount_minor)
+                 VALUES ($1, $2, $3, $4, $5)"
+            )
+            .bind(id.as_str())
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(&code)
+            .bind(account.currency().code())
+            .bind(posting.amount_minor)
+        )?;
+    }
+    Ok(())
+}
+
+/// A merchant's cached balances in one mode: (account code, currency, purpose, balance).
+pub async fn merchant_balances(
+    conn: Conn<'_>,
+    merchant_id: &MerchantId,
+    livemode: bool,
+) -> Result<Vec<(String, String, i64)>, StoreError> {
+    Ok(on_engine!(conn, c => sqlx::query_as(
+        "SELECT currency, purpose, balance_minor FROM ledger_accounts
+         WHERE merchant_id = $1 AND livemode = $2 ORDER BY currency, purpose")
+        .bind(merchant_id.as_str()).bind(livemode).fetch_all(&mut *c).await)?)
+}

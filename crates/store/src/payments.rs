@@ -1,0 +1,230 @@
+//! Payments. Amount columns restate the domain's invariants as CHECK constraints.
+
+use std::collections::BTreeMap;
+
+use payrail_domain::card::{CardBrand, CardSummary};
+use payrail_domain::payment::{
+    CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentStatus,
+};
+use payrail_domain::payment_amounts::PaymentAmounts;
+use payrail_domain::payment_record::{Payment, PaymentError, StoredCard, WebUrl};
+use payrail_domain::{Currency, MerchantId, PaymentId, Timestamp};
+
+use crate::conn::{Columns, execute, on_engine};
+use crate::error::corrupt;
+use crate::{Conn, StoreError};
+
+const COLUMNS: &str = "p.id, p.merchant_id, p.livemode, p.status, p.amount_minor, p.currency,
+    p.amount_capturable_minor, p.amount_captured_minor, p.amount_refunded_minor, p.merchant_order_no,
+    p.description, p.metadata, p.capture_method, p.expires_at_ms, p.return_url, p.notify_url, p.card_token,
+    p.next_action_url, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.created_at_ms,
+    p.updated_at_ms, v.brand, v.last4, v.exp_month, v.exp_year";
+
+const FROM: &str = "FROM payments p LEFT JOIN card_vault v ON v.token = p.card_token";
+
+pub async fn insert(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError> {
+    let metadata = metadata_json(&payment.metadata)?;
+    execute!(
+        conn,
+        sqlx::query(
+            "INSERT INTO payments (id, merchant_id, livemode, status, amount_minor, currency,
+                 amount_capturable_minor, amount_captured_minor, amount_refunded_minor, merchant_order_no,
+                 description, metadata, capture_method, expires_at_ms, return_url, notify_url, card_token,
+                 created_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)"
+        )
+        .bind(payment.id.as_str())
+        .bind(payment.merchant_id.as_str())
+        .bind(payment.livemode)
+        .bind(payment.status.as_str())
+        .bind(payment.amounts.amount_minor())
+        .bind(payment.currency.code())
+        .bind(payment.amounts.capturable_minor())
+        .bind(payment.amounts.captured_minor())
+        .bind(payment.amounts.refunded_minor())
+        .bind(payment.merchant_order_no.as_str())
+        .bind(payment.description.as_ref().map(Description::as_str))
+        .bind(&metadata)
+        .bind(payment.capture_method.as_str())
+        .bind(payment.expires_at.unix_ms())
+        .bind(payment.return_url.as_ref().map(WebUrl::as_str))
+        .bind(payment.notify_url.as_ref().map(WebUrl::as_str))
+        .bind(payment.card.as_ref().map(|card| card.token.as_str()))
+        .bind(payment.created.unix_ms())
+    )?;
+    Ok(())
+}
+
+/// Writes back what changes over a payment's life: status, amounts, card, error,
+/// cancellation and update time.
+pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError> {
+    let error = payment.last_error.as_ref();
+    let updated = execute!(
+        conn,
+        sqlx::query(
+            "UPDATE payments SET status = $1, amount_capturable_minor = $2, amount_captured_minor = $3,
+                 amount_refunded_minor = $4, card_token = $5, last_error_code = $6, last_decline_code = $7,
+                 last_error_message = $8, cancellation_reason = $9, updated_at_ms = $10, next_action_url = $12
+             WHERE id = $11"
+        )
+        .bind(payment.status.as_str())
+        .bind(payment.amounts.capturable_minor())
+        .bind(payment.amounts.captured_minor())
+        .bind(payment.amounts.refunded_minor())
+        .bind(payment.card.as_ref().map(|card| card.token.as_str()))
+        .bind(error.map(|e| e.code.as_str()))
+        .bind(error.and_then(|e| e.decline_code.as_deref()))
+        .bind(error.map(|e| e.message.as_str()))
+        .bind(payment.cancellation_reason.map(CancellationReason::as_str))
+        .bind(payment.updated.unix_ms())
+        .bind(payment.id.as_str())
+        .bind(payment.next_action_url.as_deref())
+    )?;
+    if updated == 1 { Ok(()) } else { Err(StoreError::Corrupt(format!("payment {} vanished", payment.id))) }
+}
+
+/// A payment, locked against concurrent writers until the transaction ends (PostgreSQL;
+/// SQLite's writers are already one at a time).
+pub async fn get_for_update(conn: Conn<'_>, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+    on_engine!(conn, c, engine => {
+        let lock = engine.lock_rows("p");
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1 {lock}"));
+        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
+        row.map(|row| payment_from_row(&row)).transpose()
+    })
+}
+
+pub async fn get(conn: Conn<'_>, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
+    on_engine!(conn, c => {
+        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1"));
+        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
+        row.map(|row| payment_from_row(&row)).transpose()
+    })
+}
+
+/// Filters for listing one merchant's payments in one mode.
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub status: Option<PaymentStatus>,
+    pub merchant_order_no: Option<String>,
+    pub created_from: Option<Timestamp>,
+    pub created_until: Option<Timestamp>,
+}
+
+/// Which page: ids sort by creation time, so the cursor is an id.
+#[derive(Debug, Clone)]
+pub enum Cursor {
+    /// The newest payments.
+    First,
+    /// Older than this one.
+    After(PaymentId),
+    /// Newer than this one.
+    Before(PaymentId),
+}
+
+/// Newest first; `limit` + 1 rows are read so the caller can tell whether there are more.
+pub async fn list(
+    conn: Conn<'_>,
+    merchant_id: &MerchantId,
+    livemode: bool,
+    filter: &PaymentFilter,
+    cursor: &Cursor,
+    limit: u32,
+) -> Result<Vec<Payment>, StoreError> {
+    let (cursor_clause, order, cursor_id) = match cursor {
+        // Every id sorts after the empty string.
+        Cursor::First => ("AND p.id > $7", "DESC", ""),
+        Cursor::After(id) => ("AND p.id < $7", "DESC", id.as_str()),
+        Cursor::Before(id) => ("AND p.id > $7", "ASC", id.as_str()),
+    };
+    let status = filter.status.map(PaymentStatus::as_str);
+    let from = filter.created_from.map_or(0, Timestamp::unix_ms);
+    let until = filter.created_until.map_or(i64::MAX, Timestamp::unix_ms);
+    let mut payments = on_engine!(conn, c => {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} {FROM} WHERE p.merchant_id = $1 AND p.livemode = $2
+               AND ($3 IS NULL OR p.status = $3) AND ($4 IS NULL OR p.merchant_order_no = $4)
+               AND p.created_at_ms >= $5 AND p.created_at_ms <= $6 {cursor_clause}
+             ORDER BY p.id {order} LIMIT $8"));
+        let rows = sqlx::query(sql)
+            .bind(merchant_id.as_str()).bind(livemode).bind(status).bind(filter.merchant_order_no.as_deref())
+            .bind(from).bind(until).bind(cursor_id).bind(i64::from(limit) + 1)
+            .fetch_all(&mut *c).await?;
+        rows.iter().map(payment_from_row).collect::<Result<Vec<_>, _>>()
+    })?;
+    if matches!(cursor, Cursor::Before(_)) {
+        payments.reverse();
+    }
+    Ok(payments)
+}
+
+fn metadata_json(metadata: &Metadata) -> Result<String, StoreError> {
+    serde_json::to_string(metadata.as_map()).map_err(|e| StoreError::Corrupt(format!("metadata: {e}")))
+}
+
+fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError> {
+    let bad = |column: &str| corrupt("payments", column);
+    let time = |column: &str| Timestamp::from_unix_ms(row.int(column)?).ok_or_else(|| bad(column));
+    let url = |column: &str| -> Result<Option<WebUrl>, StoreError> {
+        row.text_opt(column)?.map(|text| WebUrl::parse(&text, "url").map_err(|_| bad(column))).transpose()
+    };
+    let amounts = PaymentAmounts::restore(
+        row.int("amount_minor")?,
+        row.int("amount_capturable_minor")?,
+        row.int("amount_captured_minor")?,
+        row.int("amount_refunded_minor")?,
+    )
+    .ok_or_else(|| bad("amount_minor"))?;
+    let metadata: BTreeMap<String, String> =
+        serde_json::from_str(&row.text("metadata")?).map_err(|_| bad("metadata"))?;
+    Ok(Payment {
+        id: PaymentId::parse(&row.text("id")?).map_err(|_| bad("id"))?,
+        merchant_id: MerchantId::parse(&row.text("merchant_id")?).map_err(|_| bad("merchant_id"))?,
+        livemode: row.flag("livemode")?,
+        status: PaymentStatus::parse(&row.text("status")?).ok_or_else(|| bad("status"))?,
+        amounts,
+        currency: Currency::parse(&row.text("currency")?).map_err(|_| bad("currency"))?,
+        merchant_order_no: MerchantOrderNo::parse(&row.text("merchant_order_no")?)
+            .map_err(|_| bad("merchant_order_no"))?,
+        description: row
+            .text_opt("description")?
+            .map(|d| Description::parse(&d))
+            .transpose()
+            .map_err(|_| bad("description"))?,
+        metadata: Metadata::parse(metadata).map_err(|_| bad("metadata"))?,
+        capture_method: CaptureMethod::parse(&row.text("capture_method")?).ok_or_else(|| bad("capture_method"))?,
+        expires_at: time("expires_at_ms")?,
+        return_url: url("return_url")?,
+        notify_url: url("notify_url")?,
+        card: stored_card(row)?,
+        next_action_url: row.text_opt("next_action_url")?,
+        last_error: row
+            .text_opt("last_error_code")?
+            .map(|code| -> Result<PaymentError, StoreError> {
+                Ok(PaymentError {
+                    code,
+                    decline_code: row.text_opt("last_decline_code")?,
+                    message: row.text_opt("last_error_message")?.unwrap_or_default(),
+                })
+            })
+            .transpose()?,
+        cancellation_reason: row
+            .text_opt("cancellation_reason")?
+            .map(|r| CancellationReason::parse(&r).ok_or_else(|| bad("cancellation_reason")))
+            .transpose()?,
+        created: time("created_at_ms")?,
+        updated: time("updated_at_ms")?,
+    })
+}
+
+fn stored_card(row: &impl Columns) -> Result<Option<StoredCard>, StoreError> {
+    let Some(token) = row.text_opt("card_token")? else { return Ok(None) };
+    let bad = |column: &str| corrupt("card_vault", column);
+    let summary = CardSummary {
+        brand: CardBrand::parse(&row.text("brand")?).ok_or_else(|| bad("brand"))?,
+        last4: row.text("last4")?,
+        exp_month: u8::try_from(row.int("exp_month")?).map_err(|_| bad("exp_month"))?,
+        exp_year: u16::try_from(row.int("exp_year")?).map_err(|_| bad("exp_year"))?,
+    };
+    Ok(Some(StoredCard { token, summary }))
+}
