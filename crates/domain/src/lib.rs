@@ -17,6 +17,7 @@ pub mod payment;
 pub mod payment_amounts;
 pub mod payment_record;
 pub mod problem;
+pub mod refund;
 pub mod secret;
 
 pub use api_key::{ApiKey, ApiKeySecret, Mode};

@@ -31,10 +31,13 @@ Errors share one envelope: `{\"error\":{\"type\",\"code\",\"message\",\"param\",
         crate::routes::payments_capture,
         crate::routes::payments_cancel,
         crate::routes::events_list,
+        crate::routes::refunds_create,
+        crate::routes::refunds_retrieve,
+        crate::routes::refunds_list,
     ),
     components(schemas(
         AccountBody, ApiKeyBody, ApiKeyList, HealthBody, ErrorEnvelope, ErrorBody, CreatePayment, PaymentBody,
-        PaymentMethodInput, CardInputBody,
+        PaymentMethodInput, CardInputBody, CreateRefund, RefundBody,
     )),
     modifiers(&ApiKeyAuth),
 )]
@@ -126,6 +129,35 @@ pub(crate) struct PaymentBody {
     payment_method: Option<std::collections::BTreeMap<String, String>>,
     /// `{"type":"redirect_to_url","redirect_to_url":{"url"}}` while `requires_action`.
     next_action: Option<std::collections::BTreeMap<String, String>>,
+}
+
+/// `POST /v1/refunds`.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the request; routes/refunds.rs reads it field by field")]
+pub(crate) struct CreateRefund {
+    /// The payment to refund, `pay_…`.
+    payment: String,
+    /// Minor units; default: everything not yet refunded or pending.
+    amount: Option<i64>,
+    /// `duplicate`, `fraudulent` or `requested_by_customer`.
+    reason: Option<String>,
+}
+
+/// A refund.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the response; payrail_service::refund_object writes it")]
+pub(crate) struct RefundBody {
+    id: String,
+    object: String,
+    payment: String,
+    amount: i64,
+    currency: String,
+    /// `pending`, `succeeded` or `failed`.
+    status: String,
+    reason: Option<String>,
+    failure_reason: Option<String>,
+    livemode: bool,
+    created: i64,
 }
 
 struct ApiKeyAuth;

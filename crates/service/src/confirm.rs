@@ -188,7 +188,7 @@ impl Payrail {
         payments::get(reader.conn(), id).await?.ok_or_else(|| Problem::resource_missing("payment", "id").into())
     }
 
-    async fn latest_attempt(&self, id: &PaymentId) -> Result<AttemptId, ServiceError> {
+    pub(crate) async fn latest_attempt(&self, id: &PaymentId) -> Result<AttemptId, ServiceError> {
         let mut reader = self.store.reader().await?;
         let latest = attempts::latest(reader.conn(), id).await?;
         latest
@@ -196,7 +196,7 @@ impl Payrail {
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("payment {id} has no attempt to act on")))
     }
 
-    fn card_network(&self, mode: Mode) -> Result<&CardNetworkClient, ServiceError> {
+    pub(crate) fn card_network(&self, mode: Mode) -> Result<&CardNetworkClient, ServiceError> {
         self.channels.card_network(mode).ok_or_else(|| {
             let message = format!("card payments are not configured for {} mode", mode.as_str());
             Problem::invalid_request("payment_method_unavailable", message).with_param("payment_method").into()

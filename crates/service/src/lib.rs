@@ -18,6 +18,7 @@ mod outcome;
 mod passwords;
 mod payments;
 mod random;
+mod refunds;
 
 use std::sync::Arc;
 
@@ -33,9 +34,10 @@ pub use error::ServiceError;
 pub use events::EVENT_LIST_LIMIT_MAX;
 pub use idempotency::{IdempotencyClaim, request_fingerprint};
 pub use keyring::{KeyFileError, ServerKeys};
-pub use objects::payment_object;
+pub use objects::{payment_object, refund_object};
 pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentPage};
 pub use payrail_store::payments::{Cursor, PaymentFilter};
+pub use refunds::REFUND_LIST_LIMIT_MAX;
 
 /// The service: every use case is a method on it. Cheap to clone.
 #[derive(Clone)]

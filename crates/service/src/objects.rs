@@ -3,6 +3,7 @@
 //! layer answers with the same function, so a response and its event never disagree.
 
 use payrail_domain::payment_record::Payment;
+use payrail_domain::refund::Refund;
 use serde_json::{Value, json};
 
 pub fn payment_object(payment: &Payment) -> Value {
@@ -41,5 +42,20 @@ pub fn payment_object(payment: &Payment) -> Value {
         "next_action": payment.next_action_url.as_ref().map(|url| json!({
             "type": "redirect_to_url", "redirect_to_url": { "url": url },
         })),
+    })
+}
+
+pub fn refund_object(refund: &Refund) -> Value {
+    json!({
+        "id": refund.id.as_str(),
+        "object": "refund",
+        "payment": refund.payment_id.as_str(),
+        "amount": refund.amount_minor,
+        "currency": refund.currency.code(),
+        "status": refund.status.as_str(),
+        "reason": refund.reason.map(|r| r.as_str()),
+        "failure_reason": refund.failure_code,
+        "livemode": refund.livemode,
+        "created": refund.created.unix_seconds(),
     })
 }

@@ -9,7 +9,7 @@ use payrail_domain::payment::{
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
-use payrail_domain::{Currency, EventId, PaymentId, Problem, Secret, Timestamp};
+use payrail_domain::{Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
 use payrail_store::payments::{Cursor, PaymentFilter};
 use payrail_store::{Conn, events, payments};
 
@@ -197,13 +197,27 @@ pub(crate) async fn record_event(
     event_type: &'static str,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
+    let object = payment_object(payment);
+    record_object_event(conn, (&payment.merchant_id, payment.livemode), payment.id.as_str(), object, event_type, now)
+        .await
+}
+
+/// Writes an event carrying `object` (its API form) for the merchant and mode given.
+pub(crate) async fn record_object_event(
+    conn: Conn<'_>,
+    (merchant_id, livemode): (&MerchantId, bool),
+    object_id: &str,
+    object: serde_json::Value,
+    event_type: &'static str,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
     let event = Event {
         id: EventId::generate(now, id_random(now)),
-        merchant_id: payment.merchant_id.clone(),
-        livemode: payment.livemode,
+        merchant_id: merchant_id.clone(),
+        livemode,
         event_type,
-        object_id: payment.id.to_string(),
-        data: payment_object(payment).to_string(),
+        object_id: object_id.to_owned(),
+        data: object.to_string(),
         created: now,
     };
     events::insert(conn, &event).await?;

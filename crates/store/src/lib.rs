@@ -26,8 +26,10 @@ pub mod ledger;
 pub mod merchants;
 pub mod operators;
 pub mod payments;
+pub mod refunds;
 pub mod settings;
 pub mod vault;
+pub mod verify;
 
 pub use conn::{Conn, Reader, Tx};
 pub use error::StoreError;

@@ -9,6 +9,7 @@ use payrail_service::EVENT_LIST_LIMIT_MAX;
 use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
+use crate::routes::list_limit;
 use crate::{ApiError, AppState};
 
 /// List events, newest first.
@@ -23,12 +24,7 @@ pub(crate) async fn list(
     Authenticated(caller): Authenticated,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match query.get("limit") {
-        None => 10,
-        Some(text) => text.parse::<u32>().ok().filter(|n| (1..=EVENT_LIST_LIMIT_MAX).contains(n)).ok_or_else(|| {
-            Problem::invalid_request("parameter_invalid", "limit must be an integer from 1 to 100").with_param("limit")
-        })?,
-    };
+    let limit = list_limit(&query, EVENT_LIST_LIMIT_MAX)?;
     let after = query
         .get("starting_after")
         .map(|id| EventId::parse(id).map_err(|_| Problem::resource_missing("event", "starting_after")))

@@ -5,6 +5,7 @@ mod api_keys;
 mod events;
 mod health;
 mod payments;
+mod refunds;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -32,6 +33,19 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/return", get(payments::payer_return))
         .route("/v1/events", get(events::list))
+        .route("/v1/refunds", post(refunds::create).get(refunds::list))
+        .route("/v1/refunds/{id}", get(refunds::retrieve))
+}
+
+/// The `limit` query parameter of a list endpoint: 1 to `limit_max`, 10 when absent.
+pub(crate) fn list_limit(query: &std::collections::HashMap<String, String>, limit_max: u32) -> Result<u32, Problem> {
+    match query.get("limit") {
+        None => Ok(10),
+        Some(text) => text.parse::<u32>().ok().filter(|n| (1..=limit_max).contains(n)).ok_or_else(|| {
+            let message = format!("limit must be an integer from 1 to {limit_max}");
+            Problem::invalid_request("parameter_invalid", message).with_param("limit")
+        }),
+    }
 }
 
 pub(crate) async fn no_such_route() -> ApiError {
@@ -49,4 +63,8 @@ pub(crate) use payments::{
     __path_cancel as __path_payments_cancel, __path_capture as __path_payments_capture,
     __path_confirm as __path_payments_confirm, __path_create as __path_payments_create,
     __path_list as __path_payments_list, __path_retrieve as __path_payments_retrieve,
+};
+pub(crate) use refunds::{
+    __path_create as __path_refunds_create, __path_list as __path_refunds_list,
+    __path_retrieve as __path_refunds_retrieve,
 };

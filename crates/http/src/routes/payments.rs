@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
 use crate::body::{Fields, JsonObject};
+use crate::routes::list_limit;
 use crate::{ApiError, AppState};
 
 const CREATE_FIELDS: &[&str] = &[
@@ -89,15 +90,7 @@ pub(crate) async fn list(
     Authenticated(caller): Authenticated,
     Query(query): Query<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
-    let limit = match query.get("limit") {
-        None => 10,
-        Some(text) => {
-            text.parse::<u32>().ok().filter(|n| (1..=PAYMENT_LIST_LIMIT_MAX).contains(n)).ok_or_else(|| {
-                Problem::invalid_request("parameter_invalid", "limit must be an integer from 1 to 100")
-                    .with_param("limit")
-            })?
-        }
-    };
+    let limit = list_limit(&query, PAYMENT_LIST_LIMIT_MAX)?;
     let cursor = match (query.get("starting_after"), query.get("ending_before")) {
         (Some(_), Some(_)) => {
             let message = "give starting_after or ending_before, not both";

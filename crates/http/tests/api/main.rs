@@ -10,3 +10,4 @@ mod helpers;
 mod idempotency;
 mod operations;
 mod payments;
+mod refunds;

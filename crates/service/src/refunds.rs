@@ -1,0 +1,186 @@
+//! Refunds: reserve the amount, ask the channel, apply its answer.
+//!
+//! Invariant: succeeded plus pending refunds never exceed what was captured, also under
+//! concurrent requests. The check and the reservation (a `pending` refund row) happen in
+//! one write unit holding the payment's row (PostgreSQL) or the single writer (SQLite).
+
+use payrail_channels::ChannelError;
+use payrail_channels::card_network::{RefundRequest, RefundStatus as NetworkRefundStatus};
+use payrail_domain::ledger::refund_entry;
+use payrail_domain::payment::PaymentStatus;
+use payrail_domain::refund::{Refund, RefundReason, RefundStatus};
+use payrail_domain::{JournalEntryId, Mode, Money, PaymentId, Problem, RefundId, Timestamp};
+use payrail_store::ledger::EntryLinks;
+use payrail_store::{Tx, ledger, payments, refunds};
+
+use crate::objects::refund_object;
+use crate::payments::{record_event, record_object_event, visible};
+use crate::random::id_random;
+use crate::{Caller, Payrail, ServiceError};
+
+/// The most refunds one list call returns.
+pub const REFUND_LIST_LIMIT_MAX: u32 = 100;
+
+impl Payrail {
+    /// Refunds `amount` (default: all that remains) of a captured payment.
+    pub async fn create_refund(
+        &self,
+        caller: &Caller,
+        payment_id: &PaymentId,
+        amount: Option<i64>,
+        reason: Option<&str>,
+    ) -> Result<Refund, ServiceError> {
+        let reason = reason.map(RefundReason::parse_requested).transpose()?;
+        let client = self.card_network(caller.mode)?.clone();
+        let refund = self.reserve_refund(caller, payment_id, amount, reason).await?;
+        let attempt_id = self.latest_attempt(payment_id).await?;
+        let request = RefundRequest {
+            reference: refund.id.clone(),
+            authorization_reference: attempt_id,
+            amount_minor: refund.amount_minor,
+        };
+        let answer = client.refund(&request).await.map(|refund| refund.status);
+        self.apply_refund_answer(&refund.id, answer).await
+    }
+
+    async fn reserve_refund(
+        &self,
+        caller: &Caller,
+        payment_id: &PaymentId,
+        amount: Option<i64>,
+        reason: Option<RefundReason>,
+    ) -> Result<Refund, ServiceError> {
+        let (caller, payment_id, now) = (caller.clone(), payment_id.clone(), self.clock.now());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let payment = visible(&caller, payments::get_for_update(tx.conn(), &payment_id).await?)
+                        .map_err(|_| ServiceError::Rejected(Problem::resource_missing("payment", "payment")))?;
+                    if payment.status != PaymentStatus::Succeeded {
+                        let message = format!("a payment in status {} cannot be refunded", payment.status.as_str());
+                        return Err(Problem::invalid_request("payment_unexpected_state", message)
+                            .with_param("payment")
+                            .into());
+                    }
+                    let pending = refunds::pending_minor(tx.conn(), &payment.id).await?;
+                    let amount_minor = payment.amounts.reserve_refund(amount, pending)?;
+                    let refund = Refund {
+                        id: RefundId::generate(now, id_random(now)),
+                        payment_id: payment.id.clone(),
+                        merchant_id: payment.merchant_id.clone(),
+                        livemode: payment.livemode,
+                        amount_minor,
+                        currency: payment.currency,
+                        status: RefundStatus::Pending,
+                        reason,
+                        failure_code: None,
+                        created: now,
+                        updated: now,
+                    };
+                    refunds::insert(tx.conn(), &refund).await?;
+                    record_refund_event(tx, &refund, "refund.created", now).await?;
+                    Ok(refund)
+                })
+            })
+            .await
+    }
+
+    /// Applies what the channel said of a refund: succeeded, failed, or not yet known.
+    async fn apply_refund_answer(
+        &self,
+        id: &RefundId,
+        answer: Result<NetworkRefundStatus, ChannelError>,
+    ) -> Result<Refund, ServiceError> {
+        let outcome = match answer {
+            Ok(NetworkRefundStatus::Succeeded) => Some((RefundStatus::Succeeded, None)),
+            Ok(NetworkRefundStatus::Failed { failure_code }) => Some((RefundStatus::Failed, Some(failure_code))),
+            // The channel answers later (a notification, or a query).
+            Ok(NetworkRefundStatus::Pending) => None,
+            Err(error) if error.outcome_is_unknown() => None,
+            Err(error) => {
+                tracing::warn!(refund_id = %id, error = %error, "the card network did not take a refund");
+                Some((RefundStatus::Failed, Some(error.code().unwrap_or("channel_error").to_owned())))
+            }
+        };
+        let (id, now) = (id.clone(), self.clock.now());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    if let Some((status, failure_code)) = outcome {
+                        settle_refund(tx, &id, status, failure_code.as_deref(), now).await?;
+                    }
+                    refunds::get(tx.conn(), &id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished").into())
+                })
+            })
+            .await
+    }
+
+    pub async fn get_refund(&self, caller: &Caller, id: &RefundId) -> Result<Refund, ServiceError> {
+        let mut reader = self.store.reader().await?;
+        let refund = refunds::get(reader.conn(), id).await?;
+        refund
+            .filter(|r| r.merchant_id == caller.merchant.id && r.livemode == caller.mode.is_live())
+            .ok_or_else(|| Problem::resource_missing("refund", "id").into())
+    }
+
+    pub async fn list_refunds(
+        &self,
+        caller: &Caller,
+        payment_id: Option<&PaymentId>,
+        starting_after: Option<&RefundId>,
+        limit: u32,
+    ) -> Result<Vec<Refund>, ServiceError> {
+        let limit = limit.clamp(1, REFUND_LIST_LIMIT_MAX + 1);
+        let mut reader = self.store.reader().await?;
+        let livemode = caller.mode == Mode::Live;
+        Ok(refunds::list(reader.conn(), &caller.merchant.id, livemode, payment_id, starting_after, limit).await?)
+    }
+}
+
+/// Settles a pending refund once: a success moves the payment's refunded amount and the
+/// ledger; a failure releases the reserved amount.
+async fn settle_refund(
+    tx: &mut Tx,
+    id: &RefundId,
+    status: RefundStatus,
+    failure_code: Option<&str>,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    if !refunds::settle(tx.conn(), id, status, failure_code, now).await? {
+        return Ok(());
+    }
+    let refund = refunds::get(tx.conn(), id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished"))?;
+    if status == RefundStatus::Succeeded {
+        let mut payment = payments::get_for_update(tx.conn(), &refund.payment_id)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("payment {} vanished", refund.payment_id))?;
+        payment.amounts = payment.amounts.record_refund_succeeded(refund.amount_minor);
+        payment.updated = now;
+        payments::update(tx.conn(), &payment).await?;
+        // By default the fee is not returned: the merchant bears it, as card networks do.
+        let money = Money::new(refund.amount_minor, refund.currency);
+        let entry = refund_entry(&refund.merchant_id, refund.livemode, money, 0)
+            .map_err(|e| anyhow::anyhow!("refund entry for {id}: {e}"))?;
+        let links = EntryLinks {
+            merchant_id: Some(&refund.merchant_id),
+            payment_id: Some(&refund.payment_id),
+            refund_id: Some(id),
+        };
+        ledger::post(tx.conn(), &JournalEntryId::generate(now, id_random(now)), &entry, &links, now).await?;
+        record_refund_event(tx, &refund, "refund.succeeded", now).await?;
+        record_event(tx.conn(), &payment, "payment.refunded", now).await?;
+    } else {
+        record_refund_event(tx, &refund, "refund.failed", now).await?;
+    }
+    Ok(())
+}
+
+async fn record_refund_event(
+    tx: &mut Tx,
+    refund: &Refund,
+    event_type: &'static str,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
+    let owner = (&refund.merchant_id, refund.livemode);
+    record_object_event(tx.conn(), owner, refund.id.as_str(), refund_object(refund), event_type, now).await
+}
