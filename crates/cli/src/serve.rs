@@ -11,7 +11,7 @@ use payrail_domain::{Mode, Secret};
 use payrail_http::{AppState, Metrics};
 use payrail_sandbox::{CardNetwork, card_network_router};
 use payrail_service::Bootstrapped;
-use payrail_service::{Payrail, SystemClock};
+use payrail_service::{Payrail, SweepReport, SystemClock};
 
 use crate::config::Settings;
 use crate::open::open_payrail;
@@ -38,7 +38,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     tracing::info!(%address, "Payrail is listening");
     println!("Payrail is listening on http://{address} (API docs at http://{address}/docs)");
 
-    let pruner = tokio::spawn(prune_idempotency_keys(payrail.clone()));
+    let maintenance = tokio::spawn(run_maintenance(payrail.clone()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let connections_max = settings.limits.connections_max;
     let server = tokio::spawn(payrail_http::serve(listener, app, connections_max, metrics, async {
@@ -53,7 +53,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         Ok(Err(join_error)) => return Err(anyhow::anyhow!("the server task failed: {join_error}")),
         Err(_) => tracing::warn!("requests still open after the grace period were abandoned"),
     }
-    pruner.abort();
+    maintenance.abort();
     payrail.store().close().await;
     tracing::info!("stopped");
     Ok(())
@@ -82,18 +82,29 @@ fn with_sandbox_card_network(payrail: Payrail, base_url: &str) -> anyhow::Result
     Ok((payrail.with_card_network(Mode::Test, client).with_public_base_url(base_url), network))
 }
 
-/// How often idempotency keys past their retention are deleted.
-const PRUNE_INTERVAL_MS: u64 = 10 * 60 * 1000;
+/// How often payments are swept (expiry, uncaptured holds, unresolved attempts).
+const SWEEP_INTERVAL_MS: u64 = 10_000;
+/// How often idempotency keys past their retention are deleted, in sweeps.
+const PRUNE_EVERY_SWEEPS: u64 = 60;
 
-/// Deletes old idempotency keys now and then. (It moves to the job queue when there is one.)
-async fn prune_idempotency_keys(payrail: Payrail) {
-    let mut interval = tokio::time::interval(Duration::from_millis(PRUNE_INTERVAL_MS));
-    loop {
+/// Timers that move payments and tidy old data. Every instance runs them; each change is
+/// re-checked under the payment's lock, so instances never apply one twice. (They move
+/// to the job queue when there is one.)
+async fn run_maintenance(payrail: Payrail) {
+    let mut interval = tokio::time::interval(Duration::from_millis(SWEEP_INTERVAL_MS));
+    for round in 0_u64.. {
         interval.tick().await;
-        match payrail.prune_idempotency_keys().await {
-            Ok(0) => {}
-            Ok(pruned) => tracing::info!(pruned, "pruned expired idempotency keys"),
-            Err(error) => tracing::warn!(error = %error, "could not prune idempotency keys"),
+        match payrail.sweep_payments().await {
+            Ok(report) if report != SweepReport::default() => tracing::info!(?report, "payments swept"),
+            Ok(_) => {}
+            Err(error) => tracing::warn!(error = %error, "payment sweep failed"),
+        }
+        if round % PRUNE_EVERY_SWEEPS == 0 {
+            match payrail.prune_idempotency_keys().await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned expired idempotency keys"),
+                Err(error) => tracing::warn!(error = %error, "could not prune idempotency keys"),
+            }
         }
     }
 }

@@ -19,6 +19,7 @@ mod passwords;
 mod payments;
 mod random;
 mod refunds;
+mod sweeps;
 
 use std::sync::Arc;
 
@@ -38,6 +39,7 @@ pub use objects::{payment_object, refund_object};
 pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentPage};
 pub use payrail_store::payments::{Cursor, PaymentFilter};
 pub use refunds::REFUND_LIST_LIMIT_MAX;
+pub use sweeps::{AUTHORIZATION_HOLD_MS, SweepReport};
 
 /// The service: every use case is a method on it. Cheap to clone.
 #[derive(Clone)]

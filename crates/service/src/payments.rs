@@ -163,23 +163,28 @@ impl Payrail {
     ) -> Result<Payment, ServiceError> {
         let reason = reason.map(CancellationReason::parse_requested).transpose()?;
         let (caller, id, now) = (caller.clone(), id.clone(), self.clock.now());
-        self.store
+        let (payment, held) = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     let mut payment = visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?;
+                    let held = payment.status == PaymentStatus::RequiresCapture;
                     payment.status = payment.status.apply(PaymentTransition::Cancel)?;
                     payment.cancellation_reason = reason.or(Some(CancellationReason::RequestedByCustomer));
                     payment.next_action_url = None;
                     payment.updated = now;
-                    // An authorization still held at the network is released by the
-                    // void job; the amounts stop being capturable here and now.
+                    // Nothing stays capturable; a hold at the network is voided below.
                     payment.amounts = payment.amounts.release_authorization();
                     payments::update(tx.conn(), &payment).await?;
                     record_event(tx.conn(), &payment, "payment.canceled", now).await?;
-                    Ok(payment)
+                    Ok::<_, ServiceError>((payment, held))
                 })
             })
-            .await
+            .await?;
+        if held {
+            self.void_held_authorization(&payment).await;
+        }
+        Ok(payment)
     }
 }
 

@@ -228,3 +228,34 @@ fn stored_card(row: &impl Columns) -> Result<Option<StoredCard>, StoreError> {
     };
     Ok(Some(StoredCard { token, summary }))
 }
+
+/// Which time a sweep compares: a payment's deadline, or when it last changed.
+#[derive(Debug, Clone, Copy)]
+pub enum SweepClock {
+    ExpiresAt,
+    UpdatedAt,
+}
+
+/// Ids of payments in one of `statuses` whose chosen time is at or before `before`,
+/// oldest first, at most `limit`: the work list of a background sweep.
+pub async fn due(
+    conn: Conn<'_>,
+    statuses: &[PaymentStatus],
+    clock: SweepClock,
+    before: Timestamp,
+    limit: u32,
+) -> Result<Vec<PaymentId>, StoreError> {
+    let column = match clock {
+        SweepClock::ExpiresAt => "expires_at_ms",
+        SweepClock::UpdatedAt => "updated_at_ms",
+    };
+    // Statuses are our own fixed names, never client input.
+    let list: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
+    let ids: Vec<String> = on_engine!(conn, c => {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM payments WHERE status IN ({}) AND {column} <= $1 ORDER BY {column} LIMIT $2",
+            list.join(", ")));
+        sqlx::query_scalar(sql).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await
+    })?;
+    ids.iter().map(|id| PaymentId::parse(id).map_err(|_| corrupt("payments", "id"))).collect()
+}

@@ -11,3 +11,4 @@ mod idempotency;
 mod operations;
 mod payments;
 mod refunds;
+mod sweeps;

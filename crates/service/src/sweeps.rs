@@ -1,0 +1,118 @@
+//! Background sweeps over payments: expire unpaid ones at their deadline, release
+//! authorizations never captured, and resolve attempts whose outcome was lost.
+//!
+//! Each sweep takes a bounded batch and is safe to run on many instances at once: every
+//! change is re-checked under the payment's lock, so a payment is moved once.
+
+use payrail_domain::payment::{CancellationReason, PaymentStatus, PaymentTransition};
+use payrail_domain::payment_record::Payment;
+use payrail_domain::{Mode, PaymentId};
+use payrail_store::payments::{self, SweepClock};
+
+use crate::payments::record_event;
+use crate::{Payrail, ServiceError};
+
+/// Payments one sweep looks at, at most.
+pub const SWEEP_BATCH_MAX: u32 = 100;
+/// How long an authorization is held for capture before it is released.
+pub const AUTHORIZATION_HOLD_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+/// How long an attempt may stay unresolved before the sweep asks the network.
+pub const UNRESOLVED_AFTER_MS: i64 = 60 * 1000;
+
+/// What one round of sweeps did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub expired: usize,
+    pub authorizations_released: usize,
+    pub attempts_resolved: usize,
+}
+
+impl Payrail {
+    /// Runs every sweep once.
+    pub async fn sweep_payments(&self) -> Result<SweepReport, ServiceError> {
+        let now = self.clock.now();
+        let unpaid =
+            [PaymentStatus::RequiresPaymentMethod, PaymentStatus::RequiresConfirmation, PaymentStatus::RequiresAction];
+        let expired = self.due(&unpaid, SweepClock::ExpiresAt, now).await?;
+        let held = self
+            .due(&[PaymentStatus::RequiresCapture], SweepClock::UpdatedAt, now.plus_ms(-AUTHORIZATION_HOLD_MS))
+            .await?;
+        let stuck =
+            self.due(&[PaymentStatus::Processing], SweepClock::UpdatedAt, now.plus_ms(-UNRESOLVED_AFTER_MS)).await?;
+        let mut report = SweepReport::default();
+        for id in &expired {
+            report.expired +=
+                usize::from(self.close(id, PaymentTransition::Expire, CancellationReason::Expired).await?);
+        }
+        for id in &held {
+            let reason = CancellationReason::AuthorizationExpired;
+            report.authorizations_released +=
+                usize::from(self.close(id, PaymentTransition::AuthorizationExpired, reason).await?);
+        }
+        for id in &stuck {
+            let resolved = self.resolve_latest_attempt(id).await?;
+            report.attempts_resolved += usize::from(resolved.status != PaymentStatus::Processing);
+        }
+        Ok(report)
+    }
+
+    async fn due(
+        &self,
+        statuses: &[PaymentStatus],
+        clock: SweepClock,
+        before: payrail_domain::Timestamp,
+    ) -> Result<Vec<PaymentId>, ServiceError> {
+        let mut reader = self.store.reader().await?;
+        Ok(payments::due(reader.conn(), statuses, clock, before, SWEEP_BATCH_MAX).await?)
+    }
+
+    /// Cancels one payment for a timer; `false` if another instance or request got there
+    /// first. An authorization held at the network is voided after the commit.
+    async fn close(
+        &self,
+        id: &PaymentId,
+        transition: PaymentTransition,
+        reason: CancellationReason,
+    ) -> Result<bool, ServiceError> {
+        let (id, now) = (id.clone(), self.clock.now());
+        let closed = self
+            .store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let Some(mut payment) = payments::get_for_update(tx.conn(), &id).await? else { return Ok(None) };
+                    let Ok(status) = payment.status.apply(transition) else { return Ok(None) };
+                    let held = payment.status == PaymentStatus::RequiresCapture;
+                    payment.status = status;
+                    payment.cancellation_reason = Some(reason);
+                    payment.next_action_url = None;
+                    payment.amounts = payment.amounts.release_authorization();
+                    payment.updated = now;
+                    payments::update(tx.conn(), &payment).await?;
+                    record_event(tx.conn(), &payment, "payment.canceled", now).await?;
+                    Ok::<_, ServiceError>(Some((payment, held)))
+                })
+            })
+            .await?;
+        match closed {
+            None => Ok(false),
+            Some((payment, held)) => {
+                if held {
+                    self.void_held_authorization(&payment).await;
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Asks the network to release an authorization; a failure is logged, since the hold
+    /// also lapses at the network on its own.
+    pub(crate) async fn void_held_authorization(&self, payment: &Payment) {
+        let mode = if payment.livemode { Mode::Live } else { Mode::Test };
+        let (Ok(client), Ok(attempt)) = (self.card_network(mode), self.latest_attempt(&payment.id).await) else {
+            return;
+        };
+        if let Err(error) = client.void(&attempt).await {
+            tracing::warn!(payment_id = %payment.id, error = %error, "could not void an authorization");
+        }
+    }
+}
