@@ -21,12 +21,27 @@ impl Response {
 
 /// One `GET` over a fresh connection, closed by the server after the response.
 pub fn http_get(port: u16, path: &str, bearer: Option<&str>) -> std::io::Result<Response> {
+    let authorization = bearer.map(|secret| format!("Authorization: Bearer {secret}\r\n")).unwrap_or_default();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{authorization}Connection: close\r\n\r\n");
+    exchange(port, &request)
+}
+
+/// One JSON `POST` with an `Idempotency-Key`, over a fresh connection.
+pub fn http_post(port: u16, path: &str, bearer: &str, idempotency_key: &str, body: &str) -> std::io::Result<Response> {
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {bearer}\r\n\
+         Idempotency-Key: {idempotency_key}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
+    exchange(port, &request)
+}
+
+fn exchange(port: u16, request: &str) -> std::io::Result<Response> {
     let timeout = Some(Duration::from_millis(HTTP_TIMEOUT_MS));
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;
     stream.set_read_timeout(timeout)?;
     stream.set_write_timeout(timeout)?;
-    let authorization = bearer.map(|secret| format!("Authorization: Bearer {secret}\r\n")).unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{authorization}Connection: close\r\n\r\n");
     stream.write_all(request.as_bytes())?;
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw)?;

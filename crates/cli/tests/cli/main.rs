@@ -6,6 +6,7 @@
 
 mod admin;
 mod config;
+mod crash;
 mod helpers;
 mod http;
 mod serve;
