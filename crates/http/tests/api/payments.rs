@@ -347,3 +347,41 @@ async fn http_post(url: &str) -> String {
     stream.read_to_string(&mut response).await.unwrap();
     response
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_concurrent_captures_exactly_one_wins() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn(db).await;
+        let authorized = pay(&app, "race-1", "4242424242424242", json!({"capture_method": "manual"})).await;
+        let id = authorized.body["id"].as_str().unwrap().to_owned();
+        let tasks: Vec<_> = (0..6)
+            .map(|_| {
+                let (router, key, path) =
+                    (app.router.clone(), app.test_key.clone(), format!("/v1/payments/{id}/capture"));
+                tokio::spawn(async move {
+                    use tower::ServiceExt;
+                    let request = axum::http::Request::builder()
+                        .method("POST")
+                        .uri(path)
+                        .header("authorization", format!("Bearer {key}"))
+                        .body(axum::body::Body::empty())
+                        .unwrap();
+                    router.oneshot(request).await.unwrap().status().as_u16()
+                })
+            })
+            .collect();
+        let mut statuses = Vec::new();
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+        assert!(statuses.iter().all(|s| *s == 200 || *s == 400), "{statuses:?}");
+        let payment = app.get(&format!("/v1/payments/{id}"), &app.test_key).await;
+        assert_eq!(payment.body["amount_captured"], 1000);
+        let events = app.get("/v1/events?limit=100", &app.test_key).await;
+        let captured =
+            events.body["data"].as_array().unwrap().iter().filter(|e| e["type"] == "payment.captured").count();
+        assert_eq!(captured, 1);
+    })
+    .await;
+}
