@@ -2,6 +2,10 @@
 //! from the same process, and prints throughput and latency percentiles. One command, no
 //! setup: `cargo bench -p payrail-bench`.
 //!
+//! Scenarios, in order: card payments created and confirmed in one request (the headline),
+//! then `GET /v1/account`, then `GET /healthz`. After the payments, the database must hold
+//! exactly as many succeeded payments as were acknowledged; otherwise the run fails.
+//!
 //! Boundary: a measuring tool, not part of the product. It reaches Payrail only through
 //! the public API the `payrail` binary uses, sends traffic only to 127.0.0.1, and never
 //! touches an existing database: SQLite lives in a temporary directory, and on PostgreSQL
@@ -20,7 +24,8 @@ use payrail_service::ServerKeys;
 
 use payrail_bench::database::FreshDatabase;
 use payrail_bench::load::{LoadPlan, LoadResult, Scenario};
-use payrail_bench::{load, report, server};
+use payrail_bench::verify::{self, PaymentCheck};
+use payrail_bench::{load, report, scenarios, server};
 
 /// The command line. Every limit is bounded so that a typo cannot start a run that never ends.
 #[derive(Debug, Parser)]
@@ -56,13 +61,24 @@ fn main() -> ExitCode {
         Err(error) => return fail(&anyhow::anyhow!("cannot start the async runtime: {error}")),
     };
     match runtime.block_on(run(&args)) {
-        Ok(0) => ExitCode::SUCCESS,
-        Ok(errors) => {
-            eprintln!("error: {errors} request(s) failed; the numbers above are not trustworthy");
+        Ok(outcome) if !outcome.payments.holds() => {
+            eprintln!("error: {}; the database disagrees with the responses", outcome.payments.describe());
+            ExitCode::FAILURE
+        }
+        Ok(Outcome { errors_total: 0, .. }) => ExitCode::SUCCESS,
+        Ok(Outcome { errors_total, .. }) => {
+            eprintln!("error: {errors_total} request(s) failed; the numbers above are not trustworthy");
             ExitCode::FAILURE
         }
         Err(error) => fail(&error),
     }
+}
+
+/// What decides the exit code.
+struct Outcome {
+    /// Failed requests over every scenario, warmup included.
+    errors_total: u64,
+    payments: PaymentCheck,
 }
 
 fn fail(error: &anyhow::Error) -> ExitCode {
@@ -70,9 +86,10 @@ fn fail(error: &anyhow::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Runs every scenario and returns how many requests failed. The database is removed
-/// whatever happens, including Ctrl-C, so a PostgreSQL run leaves no schema behind.
-async fn run(args: &Args) -> anyhow::Result<u64> {
+/// Runs every scenario and returns how many requests failed and how the payments checked
+/// out. The database is removed whatever happens, including Ctrl-C, so a PostgreSQL run
+/// leaves no schema behind.
+async fn run(args: &Args) -> anyhow::Result<Outcome> {
     let keys = match &args.key_file {
         // The error already names its cause; a context chain would print it twice.
         Some(path) => ServerKeys::load_file(path).map_err(|error| anyhow::anyhow!("{error}"))?,
@@ -92,7 +109,7 @@ async fn run(args: &Args) -> anyhow::Result<u64> {
     outcome
 }
 
-async fn run_on(database: &FreshDatabase, keys: ServerKeys, args: &Args) -> anyhow::Result<u64> {
+async fn run_on(database: &FreshDatabase, keys: ServerKeys, args: &Args) -> anyhow::Result<Outcome> {
     let server = server::start(database, keys).await?;
     let plan = LoadPlan {
         address: server.address,
@@ -101,25 +118,25 @@ async fn run_on(database: &FreshDatabase, keys: ServerKeys, args: &Args) -> anyh
         duration: Duration::from_secs(args.duration_s),
     };
     report::print_header(database, &plan, &server);
-    let scenarios = [
-        Scenario {
-            title: "GET /v1/account (API key authenticated, one indexed database read per request)",
-            path: "/v1/account",
-            api_key: Some(server.api_key.clone()),
-        },
-        Scenario {
-            title: "GET /healthz (no auth, no database: the HTTP layer's ceiling)",
-            path: "/healthz",
-            api_key: None,
-        },
-    ];
-    let mut errors_total = 0_u64;
-    for scenario in &scenarios {
-        let result: LoadResult = load::run(&plan, scenario).await?;
-        report::print_scenario(scenario, &result);
-        errors_total = errors_total.saturating_add(result.errors_total());
+
+    let payments = scenarios::create_and_confirm_payments(&server.api_key);
+    let result = measure(&plan, &payments).await?;
+    let mut errors_total = result.errors_total();
+    // Every task has its response (or has given up) by now, so nothing is in flight but a
+    // request abandoned after the client's timeout, which would show here as a mismatch.
+    let payment_check = verify::check_payments(database, result.ok_total()).await?;
+    report::print_payment_check(&payment_check);
+
+    for scenario in &scenarios::reads(&server.api_key) {
+        errors_total = errors_total.saturating_add(measure(&plan, scenario).await?.errors_total());
     }
     server.stop().await.context("the server did not shut down cleanly")?;
     println!("server shut down gracefully");
-    Ok(errors_total)
+    Ok(Outcome { errors_total, payments: payment_check })
+}
+
+async fn measure(plan: &LoadPlan, scenario: &Scenario) -> anyhow::Result<LoadResult> {
+    let result = load::run(plan, scenario).await?;
+    report::print_scenario(scenario, &result);
+    Ok(result)
 }

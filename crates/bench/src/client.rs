@@ -1,6 +1,7 @@
-//! A minimal HTTP/1.1 client over one keep-alive TCP connection: write a prepared GET, read
-//! the head up to `\r\n\r\n`, read `content-length` bytes of body, repeat. Written by hand
-//! so that the load generator costs little, adds no dependency, and hides nothing.
+//! A minimal HTTP/1.1 client over one keep-alive TCP connection: write a prepared `GET` or
+//! `POST`, read the head up to `\r\n\r\n`, read `content-length` bytes of body, repeat.
+//! Written by hand so that the load generator costs little, adds no dependency, and hides
+//! nothing.
 //!
 //! It understands exactly what Payrail sends back: responses framed by `content-length`.
 //! Anything else (chunked bodies, a head or body over its limits) is an error, not a guess.
@@ -24,12 +25,25 @@ pub fn get_request(address: SocketAddr, path: &str, bearer_key: Option<&str>) ->
     format!("GET {path} HTTP/1.1\r\nhost: {address}\r\naccept: application/json\r\n{authorization}\r\n").into_bytes()
 }
 
+/// The bytes of a `POST` of the JSON `body` to `path` on `address`, with a bearer key when given.
+pub fn post_request(address: SocketAddr, path: &str, bearer_key: Option<&str>, body: &str) -> Vec<u8> {
+    let authorization = bearer_key.map(|key| format!("authorization: Bearer {key}\r\n")).unwrap_or_default();
+    let length = body.len();
+    format!(
+        "POST {path} HTTP/1.1\r\nhost: {address}\r\naccept: application/json\r\n{authorization}\
+         content-type: application/json\r\ncontent-length: {length}\r\n\r\n{body}"
+    )
+    .into_bytes()
+}
+
 /// What the load generator needs to know about a response.
 #[derive(Debug, Clone, Copy)]
-pub struct Response {
+pub struct Response<'a> {
     pub status: u16,
     /// Whether the server lets the connection be used again.
     pub keep_alive: bool,
+    /// The body, borrowed from the connection's buffer until the next exchange.
+    pub body: &'a [u8],
 }
 
 /// One connection. After any error its state is unknown, so callers drop it and connect anew.
@@ -37,6 +51,9 @@ pub struct Connection {
     stream: TcpStream,
     /// Bytes read but not yet consumed.
     buffer: Vec<u8>,
+    /// The length of the last response at the front of `buffer`, kept there so that its
+    /// body can be lent out without a copy, and dropped when the next exchange begins.
+    last_response_bytes: usize,
 }
 
 impl Connection {
@@ -44,11 +61,13 @@ impl Connection {
         let stream = TcpStream::connect(address).await?;
         // Requests are small and sent one at a time; Nagle's algorithm would only delay them.
         stream.set_nodelay(true)?;
-        Ok(Connection { stream, buffer: Vec::with_capacity(READ_CHUNK_BYTES) })
+        Ok(Connection { stream, buffer: Vec::with_capacity(READ_CHUNK_BYTES), last_response_bytes: 0 })
     }
 
     /// Sends `request` and reads its whole response.
-    pub async fn exchange(&mut self, request: &[u8]) -> io::Result<Response> {
+    pub async fn exchange(&mut self, request: &[u8]) -> io::Result<Response<'_>> {
+        self.buffer.drain(..self.last_response_bytes);
+        self.last_response_bytes = 0;
         self.stream.write_all(request).await?;
         let head_bytes = self.read_head().await?;
         let head = parse_head(&self.buffer[..head_bytes])?;
@@ -59,8 +78,9 @@ impl Connection {
         while self.buffer.len() < response_bytes {
             self.fill().await?;
         }
-        self.buffer.drain(..response_bytes);
-        Ok(head.response)
+        self.last_response_bytes = response_bytes;
+        let body = &self.buffer[head_bytes..response_bytes];
+        Ok(Response { status: head.status, keep_alive: head.keep_alive, body })
     }
 
     /// Reads until the buffer holds a complete head; returns its length with the blank line.
@@ -89,7 +109,8 @@ impl Connection {
 }
 
 struct Head {
-    response: Response,
+    status: u16,
+    keep_alive: bool,
     content_length: usize,
 }
 
@@ -124,7 +145,7 @@ fn parse_head(bytes: &[u8]) -> io::Result<Head> {
         None if bodiless => 0,
         None => return Err(invalid(format!("a {status} response without content-length"))),
     };
-    Ok(Head { response: Response { status, keep_alive }, content_length })
+    Ok(Head { status, keep_alive, content_length })
 }
 
 fn invalid(message: String) -> io::Error {
@@ -137,7 +158,7 @@ mod tests {
 
     fn check(head: &str, expected: Result<(u16, bool, usize), &str>) {
         let parsed = parse_head(head.as_bytes())
-            .map(|head| (head.response.status, head.response.keep_alive, head.content_length))
+            .map(|head| (head.status, head.keep_alive, head.content_length))
             .map_err(|error| error.to_string());
         match expected {
             Ok(expected) => assert_eq!(parsed.as_ref().ok(), Some(&expected), "{head:?}: {parsed:?}"),
@@ -158,5 +179,46 @@ mod tests {
         check("HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n", Err("transfer-encoding"));
         check("HTTP/1.1 OK\r\n\r\n", Err("malformed status line"));
         check("HTTP/1.1 200 OK\r\ncontent-length: x\r\n\r\n", Err("bad content-length"));
+    }
+
+    /// A server that answers each request on one connection with its own body, framed by
+    /// the `content-length` the request declared.
+    async fn echoing() -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.expect("accept");
+            let mut buffer = Vec::new();
+            while stream.read_buf(&mut buffer).await.is_ok_and(|read| read > 0) {
+                while let Some(at) = buffer.windows(4).position(|window| window == b"\r\n\r\n") {
+                    let head = String::from_utf8(buffer[..at].to_vec()).expect("a UTF-8 head");
+                    let length: usize = head
+                        .lines()
+                        .find_map(|line| line.strip_prefix("content-length: "))
+                        .map_or(0, |length| length.parse().expect("a number"));
+                    if buffer.len() < at + 4 + length {
+                        break;
+                    }
+                    let body: Vec<u8> = buffer.drain(..at + 4 + length).skip(at + 4).collect();
+                    let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                    stream.write_all(&[head.as_bytes(), &body].concat()).await.expect("write");
+                }
+            }
+        });
+        address
+    }
+
+    #[tokio::test]
+    async fn posts_declare_their_length_and_each_response_lends_out_its_own_body() {
+        let address = echoing().await;
+        let mut connection = Connection::open(address).await.expect("connect");
+        for body in [r#"{"amount":1000}"#, "", r#"{"merchant_order_no":"bench-1-2"}"#] {
+            let request = post_request(address, "/v1/payments", Some("sk_test_x"), body);
+            let response = connection.exchange(&request).await.expect("a response");
+            assert_eq!((response.status, response.body), (200, body.as_bytes()));
+        }
+        let request = get_request(address, "/healthz", None);
+        let response = connection.exchange(&request).await.expect("a response");
+        assert_eq!((response.status, response.body), (200, &b""[..]));
     }
 }

@@ -6,7 +6,8 @@ use std::time::Duration;
 
 use crate::database::FreshDatabase;
 use crate::load::{LoadPlan, LoadResult, REQUESTS_MAX, Scenario};
-use crate::server::RunningServer;
+use crate::server::{RunningServer, SANDBOX_CARD_NETWORK_PATH};
+use crate::verify::PaymentCheck;
 
 /// The percentiles reported, in parts per ten thousand, with their labels.
 const PERCENTILES: [(&str, u64); 4] = [("p50", 5_000), ("p90", 9_000), ("p99", 9_900), ("p99.9", 9_990)];
@@ -26,13 +27,14 @@ pub fn print_header(database: &FreshDatabase, plan: &LoadPlan, server: &RunningS
         "  server limits {} connections, {} database connections in the pool",
         server.connections_max, server.store_connections_max
     );
+    println!("  card network  sandbox simulator at {SANDBOX_CARD_NETWORK_PATH} in the same server, called over HTTP");
 }
 
 pub fn print_scenario(scenario: &Scenario, result: &LoadResult) {
     let requests = u64::try_from(result.latencies_us.len()).unwrap_or(u64::MAX);
     println!();
     println!("scenario: {}", scenario.title);
-    println!("  requests      {requests} ok in {} ms", result.elapsed.as_millis());
+    println!("  requests      {requests} ok in {} ms (warmup: {} ok)", result.elapsed.as_millis(), result.ok_warmup);
     println!("  errors        {} (warmup: {})", result.errors, result.errors_warmup);
     if let Some(error) = &result.first_error {
         println!("  first error   {error}");
@@ -40,7 +42,8 @@ pub fn print_scenario(scenario: &Scenario, result: &LoadResult) {
     if result.capped {
         println!("  note          stopped at the cap of {REQUESTS_MAX} requests before the duration ended");
     }
-    println!("  throughput    {} requests/s", hundredths(per_second_hundredths(requests, result.elapsed)));
+    let throughput = hundredths(per_second_hundredths(requests, result.elapsed));
+    println!("  throughput    {throughput} {}/s", scenario.unit);
     let mut latency = String::new();
     for (label, parts_per_ten_thousand) in PERCENTILES {
         let value = percentile_us(&result.latencies_us, parts_per_ten_thousand);
@@ -48,6 +51,10 @@ pub fn print_scenario(scenario: &Scenario, result: &LoadResult) {
     }
     latency.push_str(&format!("max {}", milliseconds(result.latencies_us.last().copied())));
     println!("  latency ms    {latency}");
+}
+
+pub fn print_payment_check(check: &PaymentCheck) {
+    println!("  {}", check.describe());
 }
 
 /// The nearest-rank percentile of `sorted_us`: the smallest value with at least the given

@@ -1,14 +1,20 @@
 //! Payrail in-process, wired as `payrail serve` wires it (open, migrate, check the keys,
-//! bootstrap, serve with the connection limit), but on 127.0.0.1 and a port the kernel
-//! picks, so a run never collides with anything already listening.
+//! bootstrap, mount the sandbox card network and send test-mode card payments to it over
+//! HTTP, serve with the connection limit), but on 127.0.0.1 and a port the kernel picks, so
+//! a run never collides with anything already listening.
+//!
+//! The card network runs in the same server, as in `payrail serve`: each payment's call to
+//! it is a real HTTP round trip through the same listener and connection limit.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use payrail_domain::Clock;
+use payrail_channels::card_network::CardNetworkClient;
+use payrail_domain::{Clock, Mode, Secret};
 use payrail_http::{AppState, Limits, Metrics};
+use payrail_sandbox::{CardNetwork, card_network_router};
 use payrail_service::{Payrail, ServerKeys, SystemClock};
 use payrail_store::Store;
 use tokio::sync::oneshot;
@@ -18,6 +24,10 @@ use crate::database::FreshDatabase;
 
 /// How long requests in flight may take to finish once shutdown starts.
 const SHUTDOWN_TIMEOUT_MS: u64 = 10_000;
+/// Where the card network simulator is mounted, as `payrail serve` mounts it.
+pub const SANDBOX_CARD_NETWORK_PATH: &str = "/sandbox/card-network";
+/// How long Payrail waits for the card network, as `payrail serve` waits.
+const CARD_NETWORK_TIMEOUT_MS: u64 = 10_000;
 
 pub struct RunningServer {
     pub address: SocketAddr,
@@ -33,9 +43,9 @@ pub struct RunningServer {
 pub async fn start(database: &FreshDatabase, keys: ServerKeys) -> anyhow::Result<RunningServer> {
     let options = database.store_options();
     let store = Store::open(database.url(), &options).await.context("cannot open the database")?;
-    let clock = Arc::new(SystemClock);
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     store.migrate(clock.now()).await.context("cannot migrate the database")?;
-    let payrail = Payrail::new(store, clock, keys);
+    let payrail = Payrail::new(store, Arc::clone(&clock), keys);
     payrail.verify_server_keys().await.map_err(|error| anyhow::anyhow!("{error}"))?;
     let bootstrapped = payrail
         .bootstrap()
@@ -44,12 +54,17 @@ pub async fn start(database: &FreshDatabase, keys: ServerKeys) -> anyhow::Result
         .context("the database was set up before; the benchmark needs a fresh one")?;
     let api_key = bootstrapped.demo_key.secret.expose().to_owned();
 
+    // Bound first: the card network's URL, which the payments need, holds the port.
+    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("cannot listen")?;
+    let address = listener.local_addr()?;
+    let base_url = format!("http://{address}");
+    let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url, clock)?;
+
     let limits = Limits::default();
     let connections_max = limits.connections_max;
     let metrics = Arc::new(Metrics::default());
-    let app = payrail_http::router(AppState { payrail: payrail.clone(), limits, metrics: Arc::clone(&metrics) });
-    let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("cannot listen")?;
-    let address = listener.local_addr()?;
+    let app = payrail_http::router(AppState { payrail: payrail.clone(), limits, metrics: Arc::clone(&metrics) })
+        .nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(payrail_http::serve(listener, app, connections_max, metrics, async {
         let _ = stopped.await;
@@ -63,6 +78,22 @@ pub async fn start(database: &FreshDatabase, keys: ServerKeys) -> anyhow::Result
         stop,
         task,
     })
+}
+
+/// Creates the card network simulator, for the caller to mount at `base_url` +
+/// [`SANDBOX_CARD_NETWORK_PATH`], and sends test-mode card payments to it over HTTP, as
+/// `payrail serve` does.
+fn with_sandbox_card_network(
+    payrail: Payrail,
+    base_url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Payrail, CardNetwork)> {
+    let api_key = payrail_service::random_token();
+    let network_url = format!("{base_url}{SANDBOX_CARD_NETWORK_PATH}");
+    let network = CardNetwork::new(api_key.clone(), network_url.clone(), clock);
+    let client = CardNetworkClient::new(&network_url, Secret::new(api_key), CARD_NETWORK_TIMEOUT_MS)
+        .map_err(|error| anyhow::anyhow!("cannot set up the sandbox card channel: {error}"))?;
+    Ok((payrail.with_card_network(Mode::Test, client).with_public_base_url(base_url), network))
 }
 
 impl RunningServer {
