@@ -67,6 +67,9 @@ pub enum Command {
     /// Inspect configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check the ledger against its invariants.
+    #[command(subcommand)]
+    Ledger(LedgerCommand),
     /// Write a new server key file (for PostgreSQL deployments, or to start afresh).
     Keygen {
         /// Where to write it; refuses to overwrite an existing file.
@@ -116,4 +119,10 @@ pub enum KeysCommand {
 pub enum ConfigCommand {
     /// Print the effective configuration with secrets masked, and where each value came from.
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCommand {
+    /// Check every ledger invariant; print each violation and exit non-zero if any is found.
+    Verify,
 }

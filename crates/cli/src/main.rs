@@ -4,6 +4,7 @@
 mod admin;
 mod cli;
 mod config;
+mod ledger;
 mod open;
 mod serve;
 
@@ -49,6 +50,7 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         Command::Migrate => admin::migrate(&settings).await,
         Command::Merchant(command) => admin::merchant(&settings, command).await,
         Command::Keys(command) => admin::keys(&settings, command).await,
+        Command::Ledger(command) => ledger::run(&settings, command).await,
         Command::Config(ConfigCommand::Show) => {
             print!("{}", admin::render_config(&settings));
             Ok(())

@@ -5,6 +5,7 @@
 //! reaches the database only through `payrail-store` and knows nothing of HTTP.
 
 mod api_keys;
+mod balance;
 mod bootstrap;
 mod clock;
 mod confirm;
@@ -20,6 +21,7 @@ mod payments;
 mod random;
 mod refunds;
 mod sweeps;
+mod verify;
 
 use std::sync::Arc;
 
@@ -29,6 +31,7 @@ use payrail_domain::{Clock, Mode, RequestId};
 use payrail_store::{Store, settings};
 
 pub use api_keys::{Caller, CreatedApiKey};
+pub use balance::Balance;
 pub use bootstrap::{Bootstrapped, DEMO_MERCHANT_NAME, OPERATOR_EMAIL};
 pub use clock::{ManualClock, SystemClock};
 pub use error::ServiceError;
@@ -40,6 +43,7 @@ pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentPage};
 pub use payrail_store::payments::{Cursor, PaymentFilter};
 pub use refunds::REFUND_LIST_LIMIT_MAX;
 pub use sweeps::{AUTHORIZATION_HOLD_MS, SweepReport};
+pub use verify::{LedgerReport, VIOLATIONS_LISTED_MAX, Violation, verify_ledger};
 
 /// The service: every use case is a method on it. Cheap to clone.
 #[derive(Clone)]

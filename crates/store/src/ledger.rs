@@ -85,7 +85,7 @@ pub async fn post(
     Ok(())
 }
 
-/// A merchant's cached balances in one mode: (account code, currency, purpose, balance).
+/// A merchant's cached balances in one mode: (currency, purpose, balance).
 pub async fn merchant_balances(
     conn: Conn<'_>,
     merchant_id: &MerchantId,

@@ -21,6 +21,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, name: "foundation", sql: include_str!("../migrations/0001_foundation.sql") },
     Migration { version: 2, name: "idempotency", sql: include_str!("../migrations/0002_idempotency.sql") },
     Migration { version: 3, name: "payments", sql: include_str!("../migrations/0003_payments.sql") },
+    Migration {
+        version: 4,
+        name: "journal_entries_by_refund",
+        sql: include_str!("../migrations/0004_journal_by_refund.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

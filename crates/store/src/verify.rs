@@ -160,11 +160,7 @@ pub struct PaymentMovement {
     pub capture_receivable_minor: i64,
 }
 
-pub async fn payment_movements(
-    conn: Conn<'_>,
-    after: &str,
-    rows_max: u32,
-) -> Result<Vec<PaymentMovement>, StoreError> {
+pub async fn payment_movements(conn: Conn<'_>, after: &str, rows_max: u32) -> Result<Vec<PaymentMovement>, StoreError> {
     on_engine!(conn, c => {
         let rows = sqlx::query(
             "SELECT p.id, p.status, p.amount_minor, p.amount_capturable_minor, p.amount_captured_minor,
@@ -208,11 +204,7 @@ pub struct RefundMovement {
     pub refund_receivable_minor: i64,
 }
 
-pub async fn refund_movements(
-    conn: Conn<'_>,
-    after: &str,
-    rows_max: u32,
-) -> Result<Vec<RefundMovement>, StoreError> {
+pub async fn refund_movements(conn: Conn<'_>, after: &str, rows_max: u32) -> Result<Vec<RefundMovement>, StoreError> {
     // No index covers journal_entries.refund_id, so each refund scans the entries; fine at
     // today's sizes, and the place to look first if verification grows slow.
     on_engine!(conn, c => {

@@ -1,6 +1,6 @@
 //! The server killed with SIGKILL while clients create and confirm payments with
 //! idempotency keys: afterwards every acknowledged payment exists once, with its amount,
-//! and nothing was charged twice.
+//! nothing was charged twice, and the ledger verifies.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -99,6 +99,8 @@ async fn payments_acknowledged_before_a_kill_9_survive_it_exactly_once() {
         let count = succeeded["data"].as_array().expect("a list").len();
         assert!(count >= acknowledged.len() && count <= CLIENTS * PAYMENTS_PER_CLIENT, "{count} succeeded");
         restarted.stop();
+        let verified = setup.run(&["ledger", "verify"]);
+        assert!(verified.status.success(), "the ledger does not verify after the crash: {}", verified.describe());
     })
     .await;
 }

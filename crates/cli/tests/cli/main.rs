@@ -9,6 +9,7 @@ mod config;
 mod crash;
 mod helpers;
 mod http;
+mod ledger;
 mod serve;
 mod server;
 mod tidy;

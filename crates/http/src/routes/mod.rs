@@ -2,6 +2,7 @@
 
 mod account;
 mod api_keys;
+mod balance;
 mod events;
 mod health;
 mod payments;
@@ -23,6 +24,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/v1/account", get(account::retrieve))
+        .route("/v1/balance", get(balance::retrieve))
         .route("/v1/api_keys", get(api_keys::list))
         .route("/v1/api_keys/{id}", get(api_keys::retrieve))
         .route("/v1/api_keys/{id}/revoke", post(api_keys::revoke))
@@ -57,6 +59,7 @@ pub(crate) use api_keys::{
     __path_list as __path_api_keys_list, __path_retrieve as __path_api_keys_retrieve,
     __path_revoke as __path_api_keys_revoke,
 };
+pub(crate) use balance::__path_retrieve as __path_balance_retrieve;
 pub(crate) use events::__path_list as __path_events_list;
 pub(crate) use health::{__path_healthz, __path_readyz};
 pub(crate) use payments::{

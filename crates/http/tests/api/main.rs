@@ -6,6 +6,7 @@
 mod account;
 mod api_keys;
 mod auth;
+mod balance;
 mod helpers;
 mod idempotency;
 mod operations;

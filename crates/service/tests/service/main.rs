@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod verify;
+
 use std::sync::Arc;
 
 use payrail_domain::Timestamp;
