@@ -98,6 +98,9 @@ async fn payments_acknowledged_before_a_kill_9_survive_it_exactly_once() {
         let succeeded = restarted.get("/v1/payments?status=succeeded&limit=100", Some(&secret)).json();
         let count = succeeded["data"].as_array().expect("a list").len();
         assert!(count >= acknowledged.len() && count <= CLIENTS * PAYMENTS_PER_CLIENT, "{count} succeeded");
+        for log in [server.stderr(), restarted.stderr(), restarted.stdout()] {
+            assert!(!log.contains("4242424242424242"), "a card number reached the logs");
+        }
         restarted.stop();
         let verified = setup.run(&["ledger", "verify"]);
         assert!(verified.status.success(), "the ledger does not verify after the crash: {}", verified.describe());

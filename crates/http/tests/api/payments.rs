@@ -385,3 +385,26 @@ async fn of_concurrent_captures_exactly_one_wins() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn no_card_number_or_cvc_is_stored_in_clear_in_the_database_files() {
+    let db = payrail_testkit::TestDatabase::create(&payrail_testkit::Backend::Sqlite).await;
+    let dir = db.path();
+    let app = TestApp::spawn(db).await;
+    let number = "4000000000009995";
+    let body = json!({
+        "amount": 1000, "currency": "usd", "merchant_order_no": "pan-1", "confirm": true,
+        "payment_method": {"type": "card", "card": {"number": number, "exp_month": 12, "exp_year": 2030, "cvc": "987"}},
+    });
+    app.post_json("/v1/payments", &app.test_key, &body).await;
+    pay(&app, "pan-2", "4242424242424242", json!({})).await;
+    let mut files_read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        files_read += 1;
+        for secret in [number.as_bytes(), b"4242424242424242", b"\"987\""] {
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret), "a card secret is in the database files");
+        }
+    }
+    assert!(files_read >= 2, "the database and its WAL were read");
+}
