@@ -88,15 +88,20 @@ impl IdempotencyRecord {
         match &self.response {
             Some(response) => Ok(Decision::Replay(response.clone())),
             None if now >= self.locked_until => Ok(Decision::Run),
-            None => Err(Problem {
-                error_type: crate::ErrorType::Idempotency,
-                ..Problem::invalid_request(
-                    "idempotency_key_in_use",
-                    "a request with this Idempotency-Key is still being processed; retry later",
-                )
-                .with_status(409)
-            }),
+            None => Err(key_in_use()),
         }
+    }
+}
+
+/// 409: another request holds the key right now.
+pub fn key_in_use() -> Problem {
+    Problem {
+        error_type: crate::ErrorType::Idempotency,
+        ..Problem::invalid_request(
+            "idempotency_key_in_use",
+            "a request with this Idempotency-Key is still being processed; retry later",
+        )
+        .with_status(409)
     }
 }
 

@@ -2,8 +2,7 @@
 //! pruning old keys. The rules themselves are `payrail_domain::idempotency`.
 
 use aws_lc_rs::digest;
-use payrail_domain::Problem;
-use payrail_domain::idempotency::{Decision, IdempotencyKey, KeyScope, RETENTION_MS, StoredResponse};
+use payrail_domain::idempotency::{Decision, IdempotencyKey, KeyScope, RETENTION_MS, StoredResponse, key_in_use};
 use payrail_store::idempotency;
 
 use crate::random::hex;
@@ -50,7 +49,8 @@ impl Payrail {
                         Decision::Run if idempotency::reclaim(tx.conn(), &scope, &key, locked_until, now).await? => {
                             Ok(IdempotencyClaim::Run)
                         }
-                        Decision::Run => Err(ServiceError::Rejected(in_use())),
+                        // A racing request took over the lapsed key first.
+                        Decision::Run => Err(ServiceError::Rejected(key_in_use())),
                     }
                 })
             })
@@ -83,18 +83,6 @@ impl Payrail {
 
 fn scope_of(caller: &Caller) -> KeyScope {
     KeyScope { merchant_id: caller.merchant.id.clone(), livemode: caller.mode.is_live() }
-}
-
-/// A racing request took over the lapsed key first.
-fn in_use() -> Problem {
-    Problem {
-        error_type: payrail_domain::ErrorType::Idempotency,
-        ..Problem::invalid_request(
-            "idempotency_key_in_use",
-            "a request with this Idempotency-Key is still being processed; retry later",
-        )
-        .with_status(409)
-    }
 }
 
 #[cfg(test)]

@@ -95,6 +95,31 @@ impl TestApp {
         self.call(Method::POST, path, Some(&format!("Bearer {secret}"))).await
     }
 
+    /// `count` copies of one JSON POST sent at once; their status codes.
+    pub async fn concurrent_posts(&self, count: usize, path: &str, body: &Value) -> Vec<u16> {
+        let tasks: Vec<_> = (0..count)
+            .map(|_| {
+                let (router, key, path, body) =
+                    (self.router.clone(), self.test_key.clone(), path.to_owned(), body.to_string());
+                tokio::spawn(async move {
+                    let request = Request::builder()
+                        .method(Method::POST)
+                        .uri(path)
+                        .header("authorization", format!("Bearer {key}"))
+                        .header("content-type", "application/json")
+                        .body(Body::from(body))
+                        .unwrap();
+                    router.oneshot(request).await.unwrap().status().as_u16()
+                })
+            })
+            .collect();
+        let mut statuses = Vec::with_capacity(count);
+        for task in tasks {
+            statuses.push(task.await.unwrap());
+        }
+        statuses
+    }
+
     /// A POST with a JSON body.
     pub async fn post_json(&self, path: &str, secret: &str, body: &Value) -> TestResponse {
         let request = Request::builder()

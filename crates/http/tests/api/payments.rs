@@ -354,26 +354,7 @@ async fn of_concurrent_captures_exactly_one_wins() {
         let app = TestApp::spawn(db).await;
         let authorized = pay(&app, "race-1", "4242424242424242", json!({"capture_method": "manual"})).await;
         let id = authorized.body["id"].as_str().unwrap().to_owned();
-        let tasks: Vec<_> = (0..6)
-            .map(|_| {
-                let (router, key, path) =
-                    (app.router.clone(), app.test_key.clone(), format!("/v1/payments/{id}/capture"));
-                tokio::spawn(async move {
-                    use tower::ServiceExt;
-                    let request = axum::http::Request::builder()
-                        .method("POST")
-                        .uri(path)
-                        .header("authorization", format!("Bearer {key}"))
-                        .body(axum::body::Body::empty())
-                        .unwrap();
-                    router.oneshot(request).await.unwrap().status().as_u16()
-                })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for task in tasks {
-            statuses.push(task.await.unwrap());
-        }
+        let statuses = app.concurrent_posts(6, &format!("/v1/payments/{id}/capture"), &json!({})).await;
         assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
         assert!(statuses.iter().all(|s| *s == 200 || *s == 400), "{statuses:?}");
         let payment = app.get(&format!("/v1/payments/{id}"), &app.test_key).await;

@@ -94,26 +94,7 @@ async fn concurrent_refunds_never_exceed_the_capture() {
     on_each_backend(|db| async {
         let app = TestApp::spawn(db).await;
         let payment = paid(&app, "r-4", "automatic").await;
-        let tasks: Vec<_> = (0..10)
-            .map(|_| {
-                let (router, key, payment) = (app.router.clone(), app.test_key.clone(), payment.clone());
-                tokio::spawn(async move {
-                    use tower::ServiceExt;
-                    let request = axum::http::Request::builder()
-                        .method("POST")
-                        .uri("/v1/refunds")
-                        .header("authorization", format!("Bearer {key}"))
-                        .header("content-type", "application/json")
-                        .body(axum::body::Body::from(json!({"payment": payment, "amount": 300}).to_string()))
-                        .unwrap();
-                    router.oneshot(request).await.unwrap().status().as_u16()
-                })
-            })
-            .collect();
-        let mut statuses = Vec::new();
-        for task in tasks {
-            statuses.push(task.await.unwrap());
-        }
+        let statuses = app.concurrent_posts(10, "/v1/refunds", &json!({"payment": payment, "amount": 300})).await;
         assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 3, "{statuses:?}");
         assert!(statuses.iter().all(|s| *s == 200 || *s == 400), "{statuses:?}");
         let shown = app.get(&format!("/v1/payments/{payment}"), &app.test_key).await;
