@@ -85,6 +85,20 @@ impl Payrail {
             .await
     }
 
+    /// Asks the channel how a pending refund ended and applies the answer. A refund the
+    /// channel never received failed: its reservation is released and the merchant may
+    /// refund again.
+    pub(crate) async fn resolve_pending_refund(&self, refund: &Refund) -> Result<RefundStatus, ServiceError> {
+        let mode = if refund.livemode { Mode::Live } else { Mode::Test };
+        let client = self.card_network(mode)?.clone();
+        let answer = match client.get_refund(&refund.id).await {
+            Ok(Some(found)) => Ok(found.status),
+            Ok(None) => Ok(NetworkRefundStatus::Failed { failure_code: "not_received".to_owned() }),
+            Err(error) => Err(error),
+        };
+        Ok(self.apply_refund_answer(&refund.id, answer).await?.status)
+    }
+
     /// Applies what the channel said of a refund: succeeded, failed, or not yet known.
     async fn apply_refund_answer(
         &self,

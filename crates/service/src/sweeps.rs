@@ -1,13 +1,16 @@
 //! Background sweeps over payments: expire unpaid ones at their deadline, release
-//! authorizations never captured, and resolve attempts whose outcome was lost.
+//! authorizations never captured, resolve attempts whose outcome was lost, and settle
+//! refunds the channel answers later.
 //!
 //! Each sweep takes a bounded batch and is safe to run on many instances at once: every
 //! change is re-checked under the payment's lock, so a payment is moved once.
 
 use payrail_domain::payment::{CancellationReason, PaymentStatus, PaymentTransition};
 use payrail_domain::payment_record::Payment;
+use payrail_domain::refund::RefundStatus;
 use payrail_domain::{Mode, PaymentId};
 use payrail_store::payments::{self, SweepClock};
+use payrail_store::refunds;
 
 use crate::payments::record_event;
 use crate::{Payrail, ServiceError};
@@ -25,6 +28,7 @@ pub struct SweepReport {
     pub expired: usize,
     pub authorizations_released: usize,
     pub attempts_resolved: usize,
+    pub refunds_settled: usize,
 }
 
 impl Payrail {
@@ -52,6 +56,14 @@ impl Payrail {
         for id in &stuck {
             let resolved = self.resolve_latest_attempt(id).await?;
             report.attempts_resolved += usize::from(resolved.status != PaymentStatus::Processing);
+        }
+        let pending_refunds = {
+            let mut reader = self.store.reader().await?;
+            refunds::pending_before(reader.conn(), now.plus_ms(-UNRESOLVED_AFTER_MS), SWEEP_BATCH_MAX).await?
+        };
+        for refund in &pending_refunds {
+            let status = self.resolve_pending_refund(refund).await?;
+            report.refunds_settled += usize::from(status != RefundStatus::Pending);
         }
         Ok(report)
     }

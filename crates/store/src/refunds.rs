@@ -109,3 +109,14 @@ fn refund_from_row(row: &impl Columns) -> Result<Refund, StoreError> {
         updated: time("updated_at_ms")?,
     })
 }
+
+/// Refunds still pending that were last touched at or before `before`, oldest first: the
+/// work list of the sweep that asks the channel how they ended.
+pub async fn pending_before(conn: Conn<'_>, before: Timestamp, limit: u32) -> Result<Vec<Refund>, StoreError> {
+    on_engine!(conn, c => {
+        let sql = sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM refunds WHERE status = 'pending' AND updated_at_ms <= $1 ORDER BY updated_at_ms LIMIT $2"));
+        let rows = sqlx::query(sql).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await?;
+        rows.iter().map(refund_from_row).collect()
+    })
+}

@@ -21,13 +21,13 @@ pub const PUBLIC_BASE_URL: &str = "http://payrail.test";
 
 /// The card network simulator on a real local socket, so card payments cross a network
 /// boundary as they do in production.
-async fn start_card_network(clock: &ManualClock) -> CardNetworkClient {
+async fn start_card_network(clock: &ManualClock) -> (CardNetworkClient, String) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let api_key = "test-acquirer-key".to_owned();
     let network = CardNetwork::new(api_key.clone(), url.clone(), Arc::new(clock.clone()));
     tokio::spawn(async move { axum::serve(listener, card_network_router(network)).await });
-    CardNetworkClient::new(&url, Secret::new(api_key), 5_000).unwrap()
+    (CardNetworkClient::new(&url, Secret::new(api_key), 5_000).unwrap(), url)
 }
 
 pub struct TestApp {
@@ -37,6 +37,8 @@ pub struct TestApp {
     /// The demo merchant's test key secret.
     pub test_key: String,
     pub merchant_id: String,
+    /// The card network simulator's base URL, for what a payer or the network itself does.
+    pub card_network_url: String,
     pub db: TestDatabase,
 }
 
@@ -55,7 +57,7 @@ impl TestApp {
         let clock = ManualClock::starting_at(Timestamp::from_unix_ms(START_MS).unwrap());
         let store = Store::open(&db.url, &db.options).await.expect("open store");
         store.migrate(Timestamp::from_unix_ms(START_MS).unwrap()).await.expect("migrate");
-        let card_network = start_card_network(&clock).await;
+        let (card_network, card_network_url) = start_card_network(&clock).await;
         let payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate())
             .with_card_network(Mode::Test, card_network)
             .with_public_base_url(PUBLIC_BASE_URL);
@@ -68,6 +70,7 @@ impl TestApp {
             clock,
             test_key: bootstrapped.demo_key.secret.expose().to_owned(),
             merchant_id: bootstrapped.demo_merchant.id.to_string(),
+            card_network_url,
             db,
         }
     }

@@ -337,11 +337,20 @@ async fn lists_are_newest_first_with_cursors_and_filters() {
 
 /// A tiny POST over a real socket, for the simulator's 3-D Secure page (a browser's job).
 async fn http_post(url: &str) -> String {
+    http_post_json(url, "").await
+}
+
+/// A POST with a JSON body over a real socket, to the simulator; the raw response.
+pub(crate) async fn http_post_json(url: &str, body: &str) -> String {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let rest = url.strip_prefix("http://").unwrap();
     let (host, path) = rest.split_once('/').unwrap();
     let mut stream = tokio::net::TcpStream::connect(host).await.unwrap();
-    let request = format!("POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+    let request = format!(
+        "POST /{path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        body.len()
+    );
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).await.unwrap();

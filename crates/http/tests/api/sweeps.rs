@@ -44,3 +44,30 @@ async fn an_authorization_not_captured_within_seven_days_is_released() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_refund_the_network_settles_later_is_settled_by_the_sweep() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn(db).await;
+        let body = json!({
+            "amount": 1000, "currency": "usd", "merchant_order_no": "late-1", "confirm": true,
+            "payment_method": {"type": "card", "card": {"number": "4000000000005126", "exp_month": 12, "exp_year": 2030, "cvc": "123"}},
+        });
+        let payment = app.post_json("/v1/payments", &app.test_key, &body).await.body["id"].as_str().unwrap().to_owned();
+        let refund = app.post_json("/v1/refunds", &app.test_key, &json!({"payment": payment, "amount": 400})).await;
+        assert_eq!(refund.body["status"], "pending", "{}", refund.body);
+        let id = refund.body["id"].as_str().unwrap().to_owned();
+        // Pending refunds hold their amount: only 600 remains refundable.
+        let more = app.post_json("/v1/refunds", &app.test_key, &json!({"payment": payment, "amount": 601})).await;
+        more.assert_error(400, "invalid_request_error", "refund_amount_invalid");
+
+        app.clock.advance_ms(60_000);
+        assert_eq!(app.payrail.sweep_payments().await.unwrap().refunds_settled, 0, "the network has not settled it yet");
+        let settled = crate::payments::http_post_json(&format!("{}/control/refunds/{id}/settle", app.card_network_url), r#"{"outcome":"succeeded"}"#).await;
+        assert!(settled.starts_with("HTTP/1.1 200"), "{settled}");
+        assert_eq!(app.payrail.sweep_payments().await.unwrap().refunds_settled, 1);
+        assert_eq!(app.get(&format!("/v1/refunds/{id}"), &app.test_key).await.body["status"], "succeeded");
+        assert_eq!(app.get(&format!("/v1/payments/{payment}"), &app.test_key).await.body["amount_refunded"], 400);
+    })
+    .await;
+}
