@@ -17,7 +17,7 @@ use payrail_domain::{AttemptId, Mode, PaymentId, Problem};
 use payrail_store::{attempts, payments, vault};
 
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
-use crate::payments::{CardInput, visible};
+use crate::payments::{CardInput, ChargeTarget, insert_new, visible};
 use crate::random::{hex, id_random, random_bytes};
 use crate::{Caller, Payrail, ServiceError};
 
@@ -34,11 +34,22 @@ impl Payrail {
             Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
                 .with_param("payment_method")
         })?;
+        self.charge(caller, ChargeTarget::Existing(id.clone()), card).await
+    }
+
+    /// Charges a card for a payment, new or existing. The card is checked before anything
+    /// is written, so a bad card changes nothing.
+    pub(crate) async fn charge(
+        &self,
+        caller: &Caller,
+        target: ChargeTarget,
+        card: CardInput,
+    ) -> Result<Payment, ServiceError> {
         let now = self.clock.now();
         let details = CardDetails::parse(card.number.expose(), card.exp_month, card.exp_year, card.cvc.expose(), now)?;
         let client = self.card_network(caller.mode)?.clone();
         let attempt_id = AttemptId::generate(now, id_random(now));
-        let payment = self.start_attempt(caller, id, &details, &attempt_id).await?;
+        let payment = self.start_attempt(caller, target, &details, &attempt_id).await?;
         let request = AuthorizeRequest {
             reference: attempt_id.clone(),
             amount: payment.amounts_money(),
@@ -58,12 +69,12 @@ impl Payrail {
         self.finish_attempt(&payment.id, &attempt_id, result).await
     }
 
-    /// Unit one: the payment moves to `processing`, the card is vaulted, and the attempt is
-    /// committed as `sending`, all before the network hears of it.
+    /// Unit one: the payment (created here if new) moves to `processing`, the card is
+    /// vaulted, and the attempt is committed as `sending`, all before the network hears of it.
     async fn start_attempt(
         &self,
         caller: &Caller,
-        id: &PaymentId,
+        target: ChargeTarget,
         details: &CardDetails,
         attempt_id: &AttemptId,
     ) -> Result<Payment, ServiceError> {
@@ -73,11 +84,19 @@ impl Payrail {
         let ciphertext = STANDARD.encode(self.keys.encrypt(number.as_bytes(), &token));
         let fingerprint = self.keys.card_fingerprint(number);
         let summary = details.summary();
-        let (caller, id, attempt_id) = (caller.clone(), id.clone(), attempt_id.clone());
+        let (caller, attempt_id) = (caller.clone(), attempt_id.clone());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let mut payment = visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?;
+                    let mut payment = match target {
+                        ChargeTarget::New(payment) => {
+                            insert_new(tx, &payment, now).await?;
+                            *payment
+                        }
+                        ChargeTarget::Existing(id) => {
+                            visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?
+                        }
+                    };
                     let attached = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
                     payment.status = attached.apply(PaymentTransition::Confirm)?;
                     let card = vault::VaultedCard {

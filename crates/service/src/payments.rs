@@ -11,7 +11,7 @@ use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
 use payrail_domain::{Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
 use payrail_store::payments::{Cursor, PaymentFilter};
-use payrail_store::{Conn, events, payments};
+use payrail_store::{Conn, Tx, events, payments};
 
 use crate::objects::payment_object;
 use crate::random::id_random;
@@ -65,25 +65,17 @@ impl Payrail {
                 .with_param("confirm")
                 .into());
         }
-        let created = payment.clone();
-        self.store
-            .write(move |tx| {
-                Box::pin(async move {
-                    payments::insert(tx.conn(), &created).await.map_err(|error| match error {
-                        payrail_store::StoreError::UniqueViolation => ServiceError::Rejected(duplicate_order_no()),
-                        other => other.into(),
-                    })?;
-                    record_event(tx.conn(), &created, "payment.created", now).await
-                })
-            })
-            .await?;
         match (request.confirm, request.card) {
-            (true, Some(card)) => self.confirm_payment(caller, &payment.id, Some(card)).await,
+            (true, Some(card)) => self.charge(caller, ChargeTarget::New(Box::new(payment)), card).await,
             (true, None) => {
                 let message = "confirm: true needs a payment_method";
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
             }
-            (false, _) => Ok(payment),
+            (false, _) => {
+                let created = payment.clone();
+                self.store.write(move |tx| Box::pin(async move { insert_new(tx, &created, now).await })).await?;
+                Ok(payment)
+            }
         }
     }
 
@@ -186,6 +178,21 @@ impl Payrail {
         }
         Ok(payment)
     }
+}
+
+/// Which payment a charge is for: one created in the same request, or an existing one.
+pub(crate) enum ChargeTarget {
+    New(Box<Payment>),
+    Existing(PaymentId),
+}
+
+/// Stores a new payment and its `payment.created` event.
+pub(crate) async fn insert_new(tx: &mut Tx, payment: &Payment, now: Timestamp) -> Result<(), ServiceError> {
+    payments::insert(tx.conn(), payment).await.map_err(|error| match error {
+        payrail_store::StoreError::UniqueViolation => ServiceError::Rejected(duplicate_order_no()),
+        other => other.into(),
+    })?;
+    record_event(tx.conn(), payment, "payment.created", now).await
 }
 
 /// The payment if `caller` may see it; otherwise the same answer as for no payment.

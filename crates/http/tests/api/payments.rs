@@ -233,7 +233,7 @@ async fn bad_input_names_the_parameter_and_changes_nothing() {
         assert!(!response.body.to_string().contains("424242424"), "the card number was echoed");
         let list = app.get("/v1/payments", &app.test_key).await;
         let statuses: Vec<&str> = list.body["data"].as_array().unwrap().iter().map(|p| p["status"].as_str().unwrap()).collect();
-        assert_eq!(statuses, vec!["requires_payment_method"], "only the payment whose card failed later exists");
+        assert!(statuses.is_empty(), "a refused request created a payment: {statuses:?}");
         for body in ["not json", "[1,2]"] {
             let request = axum::http::Request::builder()
                 .method("POST")
