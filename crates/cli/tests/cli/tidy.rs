@@ -46,12 +46,16 @@ fn the_workspace_passes_the_tidy_review() {
     assert!(findings.is_empty(), "tidy found {} problem(s):\n{}\n", findings.len(), findings.join("\n"));
 }
 
+/// The attribute that skips a test, spelled in two pieces so this file does not itself
+/// look like it skips one.
+const IGNORE_ATTRIBUTE: &str = concat!("#[", "ignore");
+
 /// Rules for every Rust file under `crates/`, tests included.
 fn check_everywhere(path: &str, text: &str, findings: &mut Vec<String>) {
     let wall_clock_allowed = WALL_CLOCK_ALLOWED.iter().any(|allowed| path.starts_with(allowed));
     for (number, line) in numbered(text) {
-        if line.contains("#[ignore") {
-            findings.push(format!("{path}:{number}: #[ignore]d test; a test either runs or is deleted"));
+        if line.contains(IGNORE_ATTRIBUTE) {
+            findings.push(format!("{path}:{number}: an ignored test; a test either runs or is deleted"));
         }
         if !wall_clock_allowed && line.contains("SystemTime::now") {
             findings.push(format!("{path}:{number}: SystemTime::now outside the clock; inject a Clock"));
