@@ -4,13 +4,15 @@ use std::fmt::Write;
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use payrail_domain::{ApiKeyId, MerchantId, MerchantStatus, Mode};
-use payrail_service::{ServerKeys, ServiceError};
+use payrail_domain::fees::FeeSchedule;
+use payrail_domain::{ApiKeyId, Currency, MerchantId, MerchantStatus, Mode};
+use payrail_service::{FeeCurrency, ServerKeys, ServiceError};
 use payrail_store::Store;
 
 use crate::cli::{KeysCommand, MerchantCommand};
 use crate::config::{KeySource, Origin, Settings, mask_database_url};
 use crate::open::open_payrail;
+use crate::policy::render_amount_limits;
 
 pub async fn migrate(settings: &Settings) -> anyhow::Result<()> {
     // Opening migrates; the key check is skipped so that `migrate` works before the first
@@ -52,13 +54,50 @@ pub async fn merchant(settings: &Settings, command: MerchantCommand) -> anyhow::
         }
         MerchantCommand::Activate { merchant } => set_status(&payrail, &merchant, MerchantStatus::Active).await?,
         MerchantCommand::Suspend { merchant } => set_status(&payrail, &merchant, MerchantStatus::Suspended).await?,
+        MerchantCommand::Fees { merchant } => {
+            let merchant = merchant_id(&merchant)?;
+            for (currency, fees) in payrail.merchant_fees(&merchant).await.map_err(service_error)? {
+                println!("{currency}\t{}\t{}", fees.rate_basis_points(), fees.fixed_minor());
+            }
+        }
+        MerchantCommand::SetFees { merchant, rate_basis_points, fixed_minor, currency } => {
+            let fees = FeeSchedule::parse(rate_basis_points, fixed_minor)
+                .context("the rate must be at most 10000 basis points and the fixed part at least 0")?;
+            let (merchant, currency) = (merchant_id(&merchant)?, fee_currency(currency.as_deref())?);
+            payrail.set_merchant_fees(&merchant, currency, fees).await.map_err(service_error)?;
+            println!("{merchant}\t{}\t{rate_basis_points}\t{fixed_minor}", fee_currency_label(currency));
+        }
+        MerchantCommand::ClearFees { merchant, currency } => {
+            let (merchant, currency) = (merchant_id(&merchant)?, fee_currency(currency.as_deref())?);
+            let cleared = payrail.clear_merchant_fees(&merchant, currency).await.map_err(service_error)?;
+            let outcome = if cleared { "cleared" } else { "had no schedule" };
+            println!("{merchant}\t{}\t{outcome}", fee_currency_label(currency));
+        }
     }
     payrail.store().close().await;
     Ok(())
 }
 
+fn merchant_id(text: &str) -> anyhow::Result<MerchantId> {
+    MerchantId::parse(text).ok().context("not a merchant id (mer_…)")
+}
+
+fn fee_currency(code: Option<&str>) -> anyhow::Result<FeeCurrency> {
+    match code {
+        None => Ok(FeeCurrency::Every),
+        Some(code) => Ok(FeeCurrency::One(Currency::parse(code).ok().context("not an ISO 4217 currency code")?)),
+    }
+}
+
+fn fee_currency_label(currency: FeeCurrency) -> &'static str {
+    match currency {
+        FeeCurrency::One(currency) => currency.code(),
+        FeeCurrency::Every => "*",
+    }
+}
+
 async fn set_status(payrail: &payrail_service::Payrail, id: &str, status: MerchantStatus) -> anyhow::Result<()> {
-    let id = MerchantId::parse(id).context("not a merchant id (mer_…)")?;
+    let id = merchant_id(id)?;
     let merchant = payrail.set_merchant_status(&id, status).await.map_err(service_error)?;
     println!("{}\t{}\t{}", merchant.id, merchant.status.as_str(), merchant.name.as_str());
     Ok(())
@@ -145,6 +184,12 @@ pub fn render_config(settings: &Settings) -> String {
         settings.database_connections_max.value.to_string(),
         settings.database_connections_max.origin,
     );
+    let (policy, [rate_origin, fixed_origin, returns_origin, limits_origin]) =
+        (&settings.policy.policy, settings.policy.origins);
+    line("fee_rate_basis_points", policy.default_fees().rate_basis_points().to_string(), rate_origin);
+    line("fee_fixed_minor", policy.default_fees().fixed_minor().to_string(), fixed_origin);
+    line("refund_returns_fee", policy.refund_returns_fee().to_string(), returns_origin);
+    line("amount_max", render_amount_limits(policy), limits_origin);
     out
 }
 

@@ -50,6 +50,18 @@ pub struct GlobalArgs {
     /// Most database connections in the pool [default: 10]
     #[arg(long, env = "PAYRAIL_DATABASE_CONNECTIONS_MAX", global = true)]
     pub database_connections_max: Option<u32>,
+    /// The default fee's rate, in basis points (290 is 2.9%) [default: 290]
+    #[arg(long, env = "PAYRAIL_FEE_RATE_BASIS_POINTS", global = true)]
+    pub fee_rate_basis_points: Option<u32>,
+    /// The default fee's fixed part, in minor units of the payment's currency [default: 30]
+    #[arg(long, env = "PAYRAIL_FEE_FIXED_MINOR", global = true)]
+    pub fee_fixed_minor: Option<i64>,
+    /// Whether a refund gives back its share of the fee [default: false]
+    #[arg(long, env = "PAYRAIL_REFUND_RETURNS_FEE", global = true)]
+    pub refund_returns_fee: Option<bool>,
+    /// Tighter amount limits per currency, in minor units: USD=5000000,JPY=1000000 [default: none]
+    #[arg(long, env = "PAYRAIL_AMOUNT_MAX", global = true)]
+    pub amount_max: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,6 +106,27 @@ pub enum MerchantCommand {
     Activate { merchant: String },
     /// Suspend a merchant: every request with its keys is refused.
     Suspend { merchant: String },
+    /// Show a merchant's own fee schedules (others pay the default).
+    Fees { merchant: String },
+    /// Give a merchant its own fees, for one currency or (without --currency) every currency.
+    SetFees {
+        merchant: String,
+        /// In basis points: 250 is 2.5%
+        #[arg(long)]
+        rate_basis_points: u32,
+        /// In minor units of the payment's currency
+        #[arg(long)]
+        fixed_minor: i64,
+        /// An ISO 4217 code; without it, the schedule covers every currency without its own
+        #[arg(long)]
+        currency: Option<String>,
+    },
+    /// Remove a merchant's own fees for one currency or (without --currency) the catch-all.
+    ClearFees {
+        merchant: String,
+        #[arg(long)]
+        currency: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,6 +4,7 @@
 //! The server key is deliberately not a flag: a secret on the command line is visible to
 //! every user of the machine through the process list.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -14,6 +15,7 @@ use payrail_store::{Engine, StoreOptions};
 use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
+use crate::policy::{self, ClapPolicy, FilePolicy, PolicySettings};
 
 /// Settings that may appear in the TOML file; every one is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -29,6 +31,11 @@ pub struct FileConfig {
     request_timeout_ms: Option<u64>,
     connections_max: Option<usize>,
     database_connections_max: Option<u32>,
+    fee_rate_basis_points: Option<u32>,
+    fee_fixed_minor: Option<i64>,
+    refund_returns_fee: Option<bool>,
+    /// `[amount_max]` with one `USD = 5000000` line per currency.
+    amount_max: Option<BTreeMap<String, i64>>,
 }
 
 /// Where the server key comes from.
@@ -70,6 +77,7 @@ pub struct Settings {
     pub limits: Limits,
     pub limit_origins: [Origin; 3],
     pub database_connections_max: Setting<u32>,
+    pub policy: PolicySettings,
 }
 
 pub const SERVER_KEY_ENV: &str = "PAYRAIL_SERVER_KEY";
@@ -111,7 +119,22 @@ impl Settings {
             file.connections_max,
             Limits::default().connections_max,
         );
+        let policy = policy::resolve(
+            ClapPolicy {
+                fee_rate_basis_points: (args.fee_rate_basis_points, pick("fee_rate_basis_points")),
+                fee_fixed_minor: (args.fee_fixed_minor, pick("fee_fixed_minor")),
+                refund_returns_fee: (args.refund_returns_fee, pick("refund_returns_fee")),
+                amount_max: (args.amount_max.as_deref(), pick("amount_max")),
+            },
+            FilePolicy {
+                fee_rate_basis_points: file.fee_rate_basis_points,
+                fee_fixed_minor: file.fee_fixed_minor,
+                refund_returns_fee: file.refund_returns_fee,
+                amount_max: file.amount_max,
+            },
+        )?;
         Ok(Settings {
+            policy,
             listen: choose(args.listen.clone(), pick("listen"), file.listen, "127.0.0.1:8080".to_owned()),
             database_url,
             data_dir,
@@ -153,7 +176,7 @@ fn origin_of(matches: &ArgMatches, id: &str) -> Origin {
 }
 
 /// Flag or environment (clap has merged the two, and says which), then file, then default.
-fn choose<T>(from_clap: Option<T>, clap_origin: Origin, from_file: Option<T>, default: T) -> Setting<T> {
+pub(crate) fn choose<T>(from_clap: Option<T>, clap_origin: Origin, from_file: Option<T>, default: T) -> Setting<T> {
     match (from_clap, from_file) {
         (Some(value), _) => Setting { value, origin: clap_origin },
         (None, Some(value)) => Setting { value, origin: Origin::File },

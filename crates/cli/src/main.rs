@@ -6,6 +6,7 @@ mod cli;
 mod config;
 mod ledger;
 mod open;
+mod policy;
 mod serve;
 
 use std::process::ExitCode;

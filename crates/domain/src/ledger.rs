@@ -13,7 +13,6 @@ use AccountPurpose::{ChannelReceivable, MerchantAvailable, MerchantPending, Plat
 
 /// Most postings one entry may hold; the payment flow needs at most three.
 pub const POSTINGS_MAX: usize = 16;
-pub const BASIS_POINTS_MAX: u32 = 10_000;
 
 /// Why a ledger value could not be built. [`JournalEntry::new`] checks the first five in order.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -189,34 +188,6 @@ impl JournalEntry {
     }
 }
 
-/// A merchant's fee: a rate in basis points plus a fixed part in minor units of the payment's
-/// currency (so a schedule belongs to one currency: 30 is 0.30 USD but 30 JPY).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct FeeSchedule {
-    rate_basis_points: u32,
-    fixed_minor: i64,
-}
-
-impl FeeSchedule {
-    /// A rate above 100 % or a negative fixed part is refused.
-    pub fn parse(rate_basis_points: u32, fixed_minor: i64) -> Option<FeeSchedule> {
-        let valid = rate_basis_points <= BASIS_POINTS_MAX && fixed_minor >= 0;
-        valid.then_some(FeeSchedule { rate_basis_points, fixed_minor })
-    }
-
-    /// round_half_up(amount × rate / 10 000) + fixed, capped at the amount: a larger fee would
-    /// leave the merchant owing money for being paid, so at most the whole payment is taken.
-    pub fn fee_for(self, amount_minor: i64) -> Result<i64, LedgerError> {
-        if amount_minor <= 0 {
-            return Err(LedgerError::AmountNotPositive);
-        }
-        // i64::MAX × 10 000 is below 2^78: no step here overflows an i128.
-        let (amount, basis) = (i128::from(amount_minor), i128::from(BASIS_POINTS_MAX));
-        let rate_part = (amount * i128::from(self.rate_basis_points) + basis / 2) / basis;
-        Ok(i64::try_from((rate_part + i128::from(self.fixed_minor)).min(amount)).expect("capped at an i64 amount"))
-    }
-}
-
 pub type EntryResult = Result<JournalEntry, LedgerError>;
 
 /// Debit the receivable by the amount, credit merchant pending by amount − fee and fee revenue
@@ -266,6 +237,7 @@ mod tests {
     use super::LedgerError::*;
     use super::*;
     use crate::Timestamp;
+    use crate::fees::FeeSchedule;
     use std::collections::HashMap;
 
     fn currency(code: &str) -> Currency {
@@ -328,17 +300,6 @@ mod tests {
         let account = AccountKey::channel_receivable(true, currency("USD"));
         JournalEntry { kind: EntryKind::FeeCorrection, postings: vec![Posting { account, amount_minor: 5 }; 2] }
             .assert_balanced();
-    }
-
-    #[test]
-    fn fees_are_the_rate_rounded_half_up_plus_the_fixed_part_capped_at_the_amount() {
-        let fee = |rate, fixed, amount| FeeSchedule::parse(rate, fixed).expect("valid schedule").fee_for(amount);
-        assert_eq!((fee(290, 30, 1_000), fee(290, 30, 1_050)), (Ok(29 + 30), Ok(30 + 30)));
-        assert_eq!((fee(250, 0, 20), fee(250, 0, 19)), (Ok(1), Ok(0)), "0.5 rounds up, 0.475 down");
-        assert_eq!((fee(0, 0, 1_000), fee(290, 30, 1)), (Ok(0), Ok(1)), "never more than the amount");
-        assert_eq!((fee(10_000, 0, 1_000_000_000_000), fee(10_000, 30, i64::MAX)), (Ok(10_i64.pow(12)), Ok(i64::MAX)));
-        assert_eq!((FeeSchedule::parse(10_001, 0), FeeSchedule::parse(0, -1)), (None, None));
-        assert_eq!((fee(290, 30, 0), fee(290, 30, -1)), (Err(AmountNotPositive), Err(AmountNotPositive)));
     }
 
     #[test]

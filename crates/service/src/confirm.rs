@@ -137,7 +137,7 @@ impl Payrail {
         result: AttemptResult,
     ) -> Result<Payment, ServiceError> {
         let (payment_id, attempt_id, now) = (payment_id.clone(), attempt_id.clone(), self.clock.now());
-        let fees = self.fees;
+        let fees = self.policy.default_fees();
         let (payment, problem) = self
             .store
             .write(move |tx| {
@@ -171,7 +171,7 @@ impl Payrail {
         let attempt_id = self.latest_attempt(&payment.id).await?;
         let client = self.card_network(caller.mode)?;
         client.capture(&attempt_id, captured.captured_minor()).await.map_err(channel_failure)?;
-        let (caller, id, now, fees) = (caller.clone(), id.clone(), self.clock.now(), self.fees);
+        let (caller, id, now, fees) = (caller.clone(), id.clone(), self.clock.now(), self.policy.default_fees());
         self.store
             .write(move |tx| {
                 Box::pin(async move {

@@ -6,11 +6,13 @@
 
 mod api_keys;
 mod balance;
+mod balance_transactions;
 mod bootstrap;
 mod clock;
 mod confirm;
 mod error;
 mod events;
+mod fees;
 mod idempotency;
 mod keyring;
 mod merchants;
@@ -18,6 +20,7 @@ mod objects;
 mod outcome;
 mod passwords;
 mod payments;
+mod policy;
 mod random;
 mod refunds;
 mod sweeps;
@@ -26,12 +29,15 @@ mod verify;
 use std::sync::Arc;
 
 use payrail_channels::card_network::CardNetworkClient;
-use payrail_domain::ledger::FeeSchedule;
 use payrail_domain::{Clock, Mode, RequestId};
 use payrail_store::{Store, settings};
 
 pub use api_keys::{Caller, CreatedApiKey};
 pub use balance::Balance;
+pub use balance_transactions::{
+    BALANCE_TRANSACTION_LIST_LIMIT_MAX, BalanceTransaction, BalanceTransactionPage, balance_transaction_filter,
+    balance_transaction_object,
+};
 pub use bootstrap::{Bootstrapped, DEMO_MERCHANT_NAME, OPERATOR_EMAIL};
 pub use clock::{ManualClock, SystemClock};
 pub use error::ServiceError;
@@ -40,7 +46,10 @@ pub use idempotency::{IdempotencyClaim, request_fingerprint};
 pub use keyring::{KeyFileError, ServerKeys};
 pub use objects::{payment_object, refund_object};
 pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentPage};
+pub use payrail_store::balance_transactions::{EntryCursor, EntryFilter};
+pub use payrail_store::fee_schedules::FeeCurrency;
 pub use payrail_store::payments::{Cursor, PaymentFilter};
+pub use policy::{DEFAULT_FEE_BASIS_POINTS, DEFAULT_FEE_FIXED_MINOR, Policy};
 pub use refunds::REFUND_LIST_LIMIT_MAX;
 pub use sweeps::{AUTHORIZATION_HOLD_MS, SweepReport};
 pub use verify::{LedgerReport, VIOLATIONS_LISTED_MAX, Violation, verify_ledger};
@@ -52,7 +61,7 @@ pub struct Payrail {
     clock: Arc<dyn Clock>,
     keys: Arc<ServerKeys>,
     channels: Arc<Channels>,
-    fees: FeeSchedule,
+    policy: Arc<Policy>,
     public_base_url: Arc<str>,
 }
 
@@ -78,21 +87,15 @@ impl Channels {
     }
 }
 
-/// The fee charged when a merchant has no schedule of its own: 2.9% + 30 minor units.
-pub const DEFAULT_FEE_BASIS_POINTS: u32 = 290;
-pub const DEFAULT_FEE_FIXED_MINOR: i64 = 30;
-
 impl Payrail {
     /// Wraps an opened, migrated store. Call [`Payrail::verify_server_keys`] before serving.
     pub fn new(store: Store, clock: Arc<dyn Clock>, keys: ServerKeys) -> Payrail {
-        let fees = FeeSchedule::parse(DEFAULT_FEE_BASIS_POINTS, DEFAULT_FEE_FIXED_MINOR)
-            .unwrap_or_else(|| unreachable!("the default fee schedule is valid"));
         Payrail {
             store,
             clock,
             keys: Arc::new(keys),
             channels: Arc::new(Channels::default()),
-            fees,
+            policy: Arc::new(Policy::default()),
             public_base_url: Arc::from("http://127.0.0.1:8080"),
         }
     }
@@ -109,6 +112,16 @@ impl Payrail {
         }
         self.channels = Arc::new(channels);
         self
+    }
+
+    /// The operator's fees and limits for every merchant.
+    pub fn with_policy(mut self, policy: Policy) -> Payrail {
+        self.policy = Arc::new(policy);
+        self
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Where payers' browsers reach this server (for 3-D Secure returns).

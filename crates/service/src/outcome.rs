@@ -2,12 +2,13 @@
 //! events, inside one write unit.
 
 use payrail_channels::card_network::{AuthorizationOutcome, DeclineCode};
-use payrail_domain::ledger::{FeeSchedule, capture_entry};
+use payrail_domain::fees::FeeSchedule;
+use payrail_domain::ledger::capture_entry;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
 use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentError};
 use payrail_domain::{AttemptId, ErrorType, JournalEntryId, Money, Problem, Timestamp};
 use payrail_store::ledger::EntryLinks;
-use payrail_store::{Tx, attempts, ledger, payments};
+use payrail_store::{Tx, attempts, fee_schedules, ledger, payments};
 
 use crate::ServiceError;
 use crate::payments::record_event;
@@ -120,9 +121,16 @@ pub(crate) async fn apply_capture(
 }
 
 /// The money moved by a capture: receivable from the network, owed to the merchant less
-/// the fee, which is the platform's revenue.
-async fn post_capture(tx: &mut Tx, payment: &Payment, fees: FeeSchedule, now: Timestamp) -> Result<(), ServiceError> {
+/// the fee, which is the platform's revenue. The merchant's own schedule for the currency
+/// wins over `default_fees`.
+async fn post_capture(
+    tx: &mut Tx,
+    payment: &Payment,
+    default_fees: FeeSchedule,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
     let captured = payment.amounts.captured_minor();
+    let fees = fee_schedules::find(tx.conn(), &payment.merchant_id, payment.currency).await?.unwrap_or(default_fees);
     let fee = fees.fee_for(captured).map_err(|e| anyhow::anyhow!("fee for {}: {e}", payment.id))?;
     let money = Money::new(captured, payment.currency);
     let entry = capture_entry(&payment.merchant_id, payment.livemode, money, fee)

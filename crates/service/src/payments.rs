@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 
 use payrail_domain::payment::{
-    CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentAmount, PaymentStatus,
-    PaymentTransition,
+    CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentStatus, PaymentTransition,
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
@@ -83,7 +82,7 @@ impl Payrail {
         let currency = Currency::parse(&request.currency).map_err(|_| {
             Problem::invalid_request("currency_invalid", "not a supported ISO 4217 currency").with_param("currency")
         })?;
-        let amount = PaymentAmount::parse(request.amount_minor, currency)?;
+        let amount = self.policy.payment_amount(request.amount_minor, currency)?;
         let capture_method = match request.capture_method.as_deref() {
             None => CaptureMethod::Automatic,
             Some(text) => CaptureMethod::parse(text).ok_or_else(|| {

@@ -6,8 +6,10 @@
 
 use payrail_channels::ChannelError;
 use payrail_channels::card_network::{RefundRequest, RefundStatus as NetworkRefundStatus};
+use payrail_domain::fees::fee_returned_by_refund;
 use payrail_domain::ledger::refund_entry;
 use payrail_domain::payment::PaymentStatus;
+use payrail_domain::payment_record::Payment;
 use payrail_domain::refund::{Refund, RefundReason, RefundStatus};
 use payrail_domain::{JournalEntryId, Mode, Money, PaymentId, Problem, RefundId, Timestamp};
 use payrail_store::ledger::EntryLinks;
@@ -116,12 +118,13 @@ impl Payrail {
                 Some((RefundStatus::Failed, Some(error.code().unwrap_or("channel_error").to_owned())))
             }
         };
-        let (id, now) = (id.clone(), self.clock.now());
+        let (id, now, returns_fee) = (id.clone(), self.clock.now(), self.policy.refund_returns_fee());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     if let Some((status, failure_code)) = outcome {
-                        settle_refund(tx, &id, status, failure_code.as_deref(), now).await?;
+                        let settled = Settled { status, failure_code: failure_code.as_deref(), returns_fee };
+                        settle_refund(tx, &id, settled, now).await?;
                     }
                     refunds::get(tx.conn(), &id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished").into())
                 })
@@ -151,15 +154,17 @@ impl Payrail {
     }
 }
 
+/// How a pending refund ended, and whether a success gives back a share of the fee.
+struct Settled<'a> {
+    status: RefundStatus,
+    failure_code: Option<&'a str>,
+    returns_fee: bool,
+}
+
 /// Settles a pending refund once: a success moves the payment's refunded amount and the
 /// ledger; a failure releases the reserved amount.
-async fn settle_refund(
-    tx: &mut Tx,
-    id: &RefundId,
-    status: RefundStatus,
-    failure_code: Option<&str>,
-    now: Timestamp,
-) -> Result<(), ServiceError> {
+async fn settle_refund(tx: &mut Tx, id: &RefundId, settled: Settled<'_>, now: Timestamp) -> Result<(), ServiceError> {
+    let Settled { status, failure_code, returns_fee } = settled;
     if !refunds::settle(tx.conn(), id, status, failure_code, now).await? {
         return Ok(());
     }
@@ -168,12 +173,12 @@ async fn settle_refund(
         let mut payment = payments::get_for_update(tx.conn(), &refund.payment_id)
             .await?
             .ok_or_else(|| anyhow::anyhow!("payment {} vanished", refund.payment_id))?;
+        let fee_returned = if returns_fee { fee_share(tx, &payment, &refund).await? } else { 0 };
         payment.amounts = payment.amounts.record_refund_succeeded(refund.amount_minor);
         payment.updated = now;
         payments::update(tx.conn(), &payment).await?;
-        // By default the fee is not returned: the merchant bears it, as card networks do.
         let money = Money::new(refund.amount_minor, refund.currency);
-        let entry = refund_entry(&refund.merchant_id, refund.livemode, money, 0)
+        let entry = refund_entry(&refund.merchant_id, refund.livemode, money, fee_returned)
             .map_err(|e| anyhow::anyhow!("refund entry for {id}: {e}"))?;
         let links = EntryLinks {
             merchant_id: Some(&refund.merchant_id),
@@ -187,6 +192,15 @@ async fn settle_refund(
         record_refund_event(tx, &refund, "refund.failed", now).await?;
     }
     Ok(())
+}
+
+/// The refund's share of the fee its payment's capture was charged; read before the
+/// payment records the refund.
+async fn fee_share(tx: &mut Tx, payment: &Payment, refund: &Refund) -> Result<i64, ServiceError> {
+    let charged = ledger::fee_charged(tx.conn(), &payment.id).await?;
+    let (captured, refunded_before) = (payment.amounts.captured_minor(), payment.amounts.refunded_minor());
+    fee_returned_by_refund(charged, captured, refunded_before, refund.amount_minor)
+        .map_err(|e| anyhow::anyhow!("fee returned by refund {}: {e}", refund.id).into())
 }
 
 async fn record_refund_event(

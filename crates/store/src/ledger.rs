@@ -96,3 +96,12 @@ pub async fn merchant_balances(
          WHERE merchant_id = $1 AND livemode = $2 ORDER BY currency, purpose")
         .bind(merchant_id.as_str()).bind(livemode).fetch_all(&mut *c).await)?)
 }
+
+/// The fee charged on a payment's captures: what they credited to platform fee revenue.
+pub async fn fee_charged(conn: Conn<'_>, payment_id: &PaymentId) -> Result<i64, StoreError> {
+    let credited: Option<i64> = on_engine!(conn, c => sqlx::query_scalar(
+        "SELECT CAST(SUM(p.amount_minor) AS BIGINT) FROM postings p JOIN journal_entries e ON e.id = p.entry_id
+         WHERE e.payment_id = $1 AND e.kind = 'payment_captured' AND p.account_code LIKE '%:platform_fee_revenue'")
+        .bind(payment_id.as_str()).fetch_one(&mut *c).await)?;
+    credited.unwrap_or(0).checked_neg().ok_or_else(|| crate::error::corrupt("postings", "amount_minor"))
+}

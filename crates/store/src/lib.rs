@@ -20,7 +20,9 @@ mod write;
 
 pub mod api_keys;
 pub mod attempts;
+pub mod balance_transactions;
 pub mod events;
+pub mod fee_schedules;
 pub mod idempotency;
 pub mod ledger;
 pub mod merchants;

@@ -26,6 +26,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "journal_entries_by_refund",
         sql: include_str!("../migrations/0004_journal_by_refund.sql"),
     },
+    Migration { version: 5, name: "fee_schedules", sql: include_str!("../migrations/0005_fee_schedules.sql") },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

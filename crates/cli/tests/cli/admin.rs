@@ -69,3 +69,44 @@ async fn keys_create_refuses_a_malformed_merchant_id_and_an_unknown_mode() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn merchant_fees_are_set_listed_and_cleared_per_currency() {
+    on_each_backend(|database| async move {
+        let setup = Setup::new(database);
+        let merchant = setup.create_merchant("Fee Shop", "active");
+        let set =
+            setup.run_ok(&["merchant", "set-fees", &merchant, "--rate-basis-points", "250", "--fixed-minor", "20"]);
+        assert_eq!(set.trim_end(), format!("{merchant}\t*\t250\t20"));
+        let set_usd = ["merchant", "set-fees", &merchant, "--rate-basis-points", "100", "--fixed-minor", "0"];
+        setup.run_ok(&[&set_usd[..], &["--currency", "usd"]].concat());
+        assert_eq!(setup.run_ok(&["merchant", "fees", &merchant]), "*\t250\t20\nUSD\t100\t0\n");
+
+        let cleared = setup.run_ok(&["merchant", "clear-fees", &merchant, "--currency", "USD"]);
+        assert_eq!(cleared.trim_end(), format!("{merchant}\tUSD\tcleared"));
+        assert_eq!(setup.run_ok(&["merchant", "fees", &merchant]), "*\t250\t20\n");
+
+        for refused in [
+            vec!["merchant", "set-fees", &merchant, "--rate-basis-points", "10001", "--fixed-minor", "0"],
+            vec!["merchant", "set-fees", &merchant, "--rate-basis-points", "1", "--fixed-minor=-1"],
+            vec![
+                "merchant",
+                "set-fees",
+                &merchant,
+                "--rate-basis-points",
+                "1",
+                "--fixed-minor",
+                "1",
+                "--currency",
+                "XYZ",
+            ],
+            vec!["merchant", "set-fees", "mer_nobody", "--rate-basis-points", "1", "--fixed-minor", "1"],
+            vec!["merchant", "fees", "mer_01JBZZZZZZZZZZZZZZZZZZZZZZ"],
+        ] {
+            let finished = setup.run(&refused);
+            assert!(!finished.status.success(), "payrail {} succeeded", refused.join(" "));
+        }
+        assert_eq!(setup.run_ok(&["merchant", "fees", &merchant]), "*\t250\t20\n", "refusals changed nothing");
+    })
+    .await;
+}

@@ -93,3 +93,31 @@ fn an_unknown_setting_in_the_config_file_is_an_error() {
     assert!(!shown.status.success(), "an unknown setting was accepted:\n{}", shown.describe());
     assert!(shown.stderr.contains("listen_adress"), "the error does not name the setting:\n{}", shown.describe());
 }
+
+#[test]
+fn the_fee_policy_and_amount_limits_resolve_like_every_setting_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("payrail.toml");
+    std::fs::write(&file, "fee_fixed_minor = 25\n[amount_max]\nJPY = 1000000\n").expect("write the config file");
+    let file = file.display().to_string();
+    let env = [("PAYRAIL_REFUND_RETURNS_FEE", "true")];
+
+    let shown = run(dir.path(), &env, &["--config", &file, "--fee-rate-basis-points", "150", "config", "show"]);
+    assert!(shown.status.success(), "{}", shown.describe());
+    let value = |name| setting(&shown.stdout, name);
+    assert_eq!(value("fee_rate_basis_points"), ("150".to_owned(), "flag".to_owned()));
+    assert_eq!(value("fee_fixed_minor"), ("25".to_owned(), "config file".to_owned()));
+    assert_eq!(value("refund_returns_fee"), ("true".to_owned(), "environment".to_owned()));
+    assert_eq!(value("amount_max"), ("{ JPY = 1000000 }".to_owned(), "config file".to_owned()));
+
+    for (env, args) in [
+        (vec![("PAYRAIL_AMOUNT_MAX", "JPY=0")], vec!["config", "show"]),
+        (vec![("PAYRAIL_AMOUNT_MAX", "NOPE=5")], vec!["config", "show"]),
+        (vec![], vec!["--fee-rate-basis-points", "10001", "config", "show"]),
+        (vec![], vec!["--fee-fixed-minor=-1", "config", "show"]),
+    ] {
+        let shown = run(dir.path(), &env, &args);
+        assert!(!shown.status.success(), "{env:?} {args:?} was accepted:\n{}", shown.stdout);
+        assert!(shown.stderr.contains("amount_max") || shown.stderr.contains("fee"), "{}", shown.describe());
+    }
+}

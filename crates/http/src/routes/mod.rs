@@ -25,6 +25,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/metrics", get(health::metrics))
         .route("/v1/account", get(account::retrieve))
         .route("/v1/balance", get(balance::retrieve))
+        .route("/v1/balance_transactions", get(balance::list))
         .route("/v1/api_keys", get(api_keys::list))
         .route("/v1/api_keys/{id}", get(api_keys::retrieve))
         .route("/v1/api_keys/{id}/revoke", post(api_keys::revoke))
@@ -59,7 +60,7 @@ pub(crate) use api_keys::{
     __path_list as __path_api_keys_list, __path_retrieve as __path_api_keys_retrieve,
     __path_revoke as __path_api_keys_revoke,
 };
-pub(crate) use balance::__path_retrieve as __path_balance_retrieve;
+pub(crate) use balance::{__path_list as __path_balance_transactions_list, __path_retrieve as __path_balance_retrieve};
 pub(crate) use events::__path_list as __path_events_list;
 pub(crate) use health::{__path_healthz, __path_readyz};
 pub(crate) use payments::{

@@ -9,7 +9,7 @@ use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::{MerchantStatus, Mode, Secret, Timestamp};
 use payrail_http::{AppState, Limits, Metrics};
 use payrail_sandbox::{CardNetwork, card_network_router};
-use payrail_service::{ManualClock, Payrail, ServerKeys};
+use payrail_service::{ManualClock, Payrail, Policy, ServerKeys};
 use payrail_store::Store;
 use payrail_testkit::TestDatabase;
 use serde_json::Value;
@@ -54,13 +54,22 @@ impl TestApp {
     }
 
     pub async fn spawn_with_limits(db: TestDatabase, limits: Limits) -> TestApp {
+        TestApp::spawn_configured(db, limits, Policy::default()).await
+    }
+
+    pub async fn spawn_with_policy(db: TestDatabase, policy: Policy) -> TestApp {
+        TestApp::spawn_configured(db, Limits::default(), policy).await
+    }
+
+    async fn spawn_configured(db: TestDatabase, limits: Limits, policy: Policy) -> TestApp {
         let clock = ManualClock::starting_at(Timestamp::from_unix_ms(START_MS).unwrap());
         let store = Store::open(&db.url, &db.options).await.expect("open store");
         store.migrate(Timestamp::from_unix_ms(START_MS).unwrap()).await.expect("migrate");
         let (card_network, card_network_url) = start_card_network(&clock).await;
         let payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate())
             .with_card_network(Mode::Test, card_network)
-            .with_public_base_url(PUBLIC_BASE_URL);
+            .with_public_base_url(PUBLIC_BASE_URL)
+            .with_policy(policy);
         payrail.verify_server_keys().await.expect("keys");
         let bootstrapped = payrail.bootstrap().await.expect("bootstrap").expect("first start");
         let state = AppState { payrail: payrail.clone(), limits, metrics: Arc::new(Metrics::default()) };

@@ -7,6 +7,7 @@ mod account;
 mod api_keys;
 mod auth;
 mod balance;
+mod fees;
 mod helpers;
 mod idempotency;
 mod operations;
