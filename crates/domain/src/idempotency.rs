@@ -57,8 +57,11 @@ pub struct StoredResponse {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdempotencyRecord {
     pub fingerprint: String,
-    /// `None` while the first request is still running.
+    /// `None` while the first request is still running and has committed nothing.
     pub response: Option<StoredResponse>,
+    /// The response was recorded part-way, with the request's first effects: it stands
+    /// only if the request dies before recording its final one.
+    pub provisional: bool,
     /// While running, the claim lapses at this time (the request's timeout plus a margin),
     /// so a key whose request died with its process does not stay blocked forever.
     pub locked_until: Timestamp,
@@ -85,10 +88,11 @@ impl IdempotencyRecord {
                 )
             });
         }
+        let lapsed = now >= self.locked_until;
         match &self.response {
-            Some(response) => Ok(Decision::Replay(response.clone())),
-            None if now >= self.locked_until => Ok(Decision::Run),
-            None => Err(key_in_use()),
+            Some(response) if !self.provisional || lapsed => Ok(Decision::Replay(response.clone())),
+            None if lapsed => Ok(Decision::Run),
+            _ => Err(key_in_use()),
         }
     }
 }
@@ -114,7 +118,7 @@ mod tests {
     }
 
     fn record(response: Option<StoredResponse>) -> IdempotencyRecord {
-        IdempotencyRecord { fingerprint: "f1".into(), response, locked_until: at(1_000) }
+        IdempotencyRecord { fingerprint: "f1".into(), response, provisional: false, locked_until: at(1_000) }
     }
 
     #[test]
@@ -146,5 +150,14 @@ mod tests {
         assert_eq!((conflict.code, conflict.status), ("idempotency_key_in_use", 409));
         assert_eq!(running.decide("f1", at(1_000)), Ok(Decision::Run));
         assert_eq!(running.decide("f2", at(1_000)).map_err(|p| p.code), Err("idempotency_key_reused"));
+    }
+
+    #[test]
+    fn a_provisional_response_blocks_while_the_request_runs_and_is_replayed_once_it_died() {
+        let processing = StoredResponse { status: 200, body: "{\"status\":\"processing\"}".into() };
+        let partway = IdempotencyRecord { provisional: true, ..record(Some(processing.clone())) };
+        assert_eq!(partway.decide("f1", at(999)).map_err(|p| p.code), Err("idempotency_key_in_use"));
+        assert_eq!(partway.decide("f1", at(1_000)), Ok(Decision::Replay(processing)));
+        assert_eq!(partway.decide("f2", at(1_000)).map_err(|p| p.code), Err("idempotency_key_reused"));
     }
 }

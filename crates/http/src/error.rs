@@ -40,13 +40,5 @@ impl IntoResponse for ApiError {
 
 /// The JSON body for `problem`.
 pub(crate) fn envelope(problem: &Problem, request_id: &str) -> serde_json::Value {
-    serde_json::json!({
-        "error": {
-            "type": problem.error_type.as_str(),
-            "code": problem.code,
-            "message": problem.message,
-            "param": problem.param,
-            "request_id": request_id,
-        }
-    })
+    payrail_service::error_object(problem, request_id)
 }

@@ -5,6 +5,11 @@
 //! the caller's merchant and mode), buffers the body to fingerprint it, claims the key,
 //! runs the handler and stores what it answered. The caller it authenticated is handed to
 //! the handler, so a request is authenticated once.
+//!
+//! Use cases that change state record their answer themselves, in the write unit that
+//! commits the change (see `payrail_service::IdempotentRequest`), so a crash cannot keep
+//! the change and lose the answer. What is stored here afterwards is the answer of a
+//! request that changed nothing, such as a refused one.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -13,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use payrail_domain::idempotency::{IdempotencyKey, StoredResponse};
 use payrail_domain::{Problem, RequestId};
-use payrail_service::{Caller, IdempotencyClaim, request_fingerprint};
+use payrail_service::{Caller, IdempotencyClaim, IdempotentRequest, request_fingerprint};
 
 use crate::error::envelope;
 use crate::{ApiError, AppState, auth};
@@ -53,8 +58,14 @@ async fn run_once(state: &AppState, key: IdempotencyKey, request: Request, next:
     }
     let request_id = parts.extensions.get::<RequestId>().cloned();
     let mut request = Request::from_parts(parts, Body::from(bytes));
+    let running = IdempotentRequest::new(key.clone(), request_id.clone());
+    let caller = Caller { idempotency: Some(running.clone()), ..caller };
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;
+    if running.is_answered() {
+        // The use case recorded this answer in the unit that committed its effects.
+        return Ok(response);
+    }
     Ok(store_response(state, &caller, &key, request_id, response).await)
 }
 

@@ -4,6 +4,7 @@ use payrail_domain::api_key::SECRET_RANDOM_BYTES;
 use payrail_domain::{ApiKey, ApiKeyId, ApiKeySecret, Merchant, MerchantId, MerchantStatus, Mode, Problem};
 use payrail_store::{api_keys, merchants};
 
+use crate::idempotency::IdempotentRequest;
 use crate::random::{id_random, random_bytes};
 use crate::{Payrail, ServiceError};
 
@@ -24,6 +25,9 @@ pub struct Caller {
     pub merchant: Merchant,
     pub key_id: ApiKeyId,
     pub mode: Mode,
+    /// The `Idempotency-Key` the request runs under, if any: the units that commit its
+    /// effects record its answer too.
+    pub idempotency: Option<IdempotentRequest>,
 }
 
 impl Payrail {
@@ -132,7 +136,7 @@ impl Payrail {
             MerchantStatus::Pending | MerchantStatus::Active => {}
         }
         self.record_key_use(&key).await;
-        Ok(Caller { merchant, key_id: key.id, mode: key.mode })
+        Ok(Caller { merchant, key_id: key.id, mode: key.mode, idempotency: None })
     }
 
     /// Writes the last-used time at most once a minute per key. A failure here must not

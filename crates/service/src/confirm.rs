@@ -14,8 +14,11 @@ use payrail_domain::card::CardDetails;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
 use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentAttempt, StoredCard};
 use payrail_domain::{AttemptId, Mode, PaymentId, Problem};
+use payrail_store::idempotency::Recording;
 use payrail_store::{attempts, payments, vault};
 
+use crate::idempotency::{Answer, mark_answered, record_answer};
+use crate::objects::payment_object;
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
 use crate::payments::{CardInput, ChargeTarget, insert_new, visible};
 use crate::random::{hex, id_random, random_bytes};
@@ -66,7 +69,7 @@ impl Payrail {
             Err(error) if error.outcome_is_unknown() => query_once(&client, &attempt_id).await,
             other => AttemptResult::from(other),
         };
-        self.finish_attempt(&payment.id, &attempt_id, result).await
+        self.finish_attempt(Some(caller), &payment.id, &attempt_id, result).await
     }
 
     /// Unit one: the payment (created here if new) moves to `processing`, the card is
@@ -123,6 +126,10 @@ impl Payrail {
                         created: now,
                     };
                     attempts::insert(tx.conn(), &attempt).await?;
+                    // Should this request die from here on, a retry answers with the payment
+                    // as it stands, in processing; the sweep finds out how the attempt ended.
+                    let answer = Answer::Object(&payment_object(&payment));
+                    record_answer(tx, &caller, answer, Recording::Provisional).await?;
                     Ok(payment)
                 })
             })
@@ -130,14 +137,16 @@ impl Payrail {
     }
 
     /// Unit two: the network's answer, applied. A decline is committed, then reported.
+    /// With a `caller`, its answer is recorded with the outcome.
     pub(crate) async fn finish_attempt(
         &self,
+        caller: Option<&Caller>,
         payment_id: &PaymentId,
         attempt_id: &AttemptId,
         result: AttemptResult,
     ) -> Result<Payment, ServiceError> {
         let (payment_id, attempt_id, now) = (payment_id.clone(), attempt_id.clone(), self.clock.now());
-        let fees = self.policy.default_fees();
+        let (fees, answering) = (self.policy.default_fees(), caller.cloned());
         let (payment, problem) = self
             .store
             .write(move |tx| {
@@ -145,10 +154,19 @@ impl Payrail {
                     let payment = payments::get_for_update(tx.conn(), &payment_id)
                         .await?
                         .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("payment {payment_id} vanished")))?;
-                    apply_attempt_result(tx, payment, &attempt_id, result, fees, now).await
+                    let (payment, problem) = apply_attempt_result(tx, payment, &attempt_id, result, fees, now).await?;
+                    if let Some(caller) = &answering {
+                        let object = payment_object(&payment);
+                        let answer = problem.as_ref().map_or(Answer::Object(&object), Answer::Problem);
+                        record_answer(tx, caller, answer, Recording::Final).await?;
+                    }
+                    Ok::<_, ServiceError>((payment, problem))
                 })
             })
             .await?;
+        if let Some(caller) = caller {
+            mark_answered(caller);
+        }
         match problem {
             Some(problem) => Err(problem.into()),
             None => Ok(payment),
@@ -171,15 +189,21 @@ impl Payrail {
         let attempt_id = self.latest_attempt(&payment.id).await?;
         let client = self.card_network(caller.mode)?;
         client.capture(&attempt_id, captured.captured_minor()).await.map_err(channel_failure)?;
-        let (caller, id, now, fees) = (caller.clone(), id.clone(), self.clock.now(), self.policy.default_fees());
-        self.store
+        let (answering, id, now, fees) = (caller.clone(), id.clone(), self.clock.now(), self.policy.default_fees());
+        let payment = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let payment = visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?;
-                    apply_capture(tx, payment, &attempt_id, amount_to_capture, fees, now).await
+                    let payment = visible(&answering, payments::get_for_update(tx.conn(), &id).await?)?;
+                    let payment = apply_capture(tx, payment, &attempt_id, amount_to_capture, fees, now).await?;
+                    let answer = Answer::Object(&payment_object(&payment));
+                    record_answer(tx, &answering, answer, Recording::Final).await?;
+                    Ok::<_, ServiceError>(payment)
                 })
             })
-            .await
+            .await?;
+        mark_answered(caller);
+        Ok(payment)
     }
 
     /// Asks the network how the payment's latest attempt ended and applies it: for the
@@ -196,7 +220,7 @@ impl Payrail {
         let client = self.card_network(mode)?.clone();
         let attempt_id = self.latest_attempt(id).await?;
         let result = query_once(&client, &attempt_id).await;
-        match self.finish_attempt(id, &attempt_id, result).await {
+        match self.finish_attempt(None, id, &attempt_id, result).await {
             Err(ServiceError::Rejected(_)) => self.get_payment_unchecked(id).await,
             other => other,
         }

@@ -1,12 +1,73 @@
 //! Idempotency keys: claiming a key for a request, completing it with the response, and
 //! pruning old keys. The rules themselves are `payrail_domain::idempotency`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use aws_lc_rs::digest;
 use payrail_domain::idempotency::{Decision, IdempotencyKey, KeyScope, RETENTION_MS, StoredResponse, key_in_use};
-use payrail_store::idempotency;
+use payrail_domain::{Problem, RequestId};
+use payrail_store::Tx;
+use payrail_store::idempotency::{self, Recording};
+use serde_json::Value;
 
+use crate::objects::error_object;
 use crate::random::hex;
 use crate::{Caller, Payrail, ServiceError};
+
+/// The key a request runs under. A use case records the request's answer in the same unit
+/// that commits its effects, so no crash can leave the effects without the answer (a
+/// retry would then run the request a second time).
+#[derive(Debug, Clone)]
+pub struct IdempotentRequest {
+    key: IdempotencyKey,
+    request_id: Option<RequestId>,
+    /// Set once a final answer is durable: the HTTP layer then has nothing left to record.
+    answered: Arc<AtomicBool>,
+}
+
+impl IdempotentRequest {
+    pub fn new(key: IdempotencyKey, request_id: Option<RequestId>) -> IdempotentRequest {
+        IdempotentRequest { key, request_id, answered: Arc::new(AtomicBool::new(false)) }
+    }
+
+    /// Whether a use case recorded the final answer with its effects.
+    pub fn is_answered(&self) -> bool {
+        self.answered.load(Ordering::Acquire)
+    }
+}
+
+/// What a request answers, as recorded for replay.
+pub(crate) enum Answer<'a> {
+    Object(&'a Value),
+    Problem(&'a Problem),
+}
+
+/// Records `answer` for the caller's key inside `tx`, if the request carries a key.
+pub(crate) async fn record_answer(
+    tx: &mut Tx,
+    caller: &Caller,
+    answer: Answer<'_>,
+    recording: Recording,
+) -> Result<(), ServiceError> {
+    let Some(request) = &caller.idempotency else { return Ok(()) };
+    let response = match answer {
+        Answer::Object(object) => StoredResponse { status: 200, body: object.to_string() },
+        Answer::Problem(problem) => {
+            let request_id = request.request_id.as_ref().map_or("", RequestId::as_str);
+            StoredResponse { status: problem.status, body: error_object(problem, request_id).to_string() }
+        }
+    };
+    idempotency::complete(tx.conn(), &scope_of(caller), &request.key, &response, recording).await?;
+    Ok(())
+}
+
+/// Notes that the caller's final answer is durable; called once its unit has committed.
+pub(crate) fn mark_answered(caller: &Caller) {
+    if let Some(request) = &caller.idempotency {
+        request.answered.store(true, Ordering::Release);
+    }
+}
 
 /// What a request carrying a key must do.
 #[derive(Debug)]
@@ -57,7 +118,8 @@ impl Payrail {
             .await
     }
 
-    /// Stores the response of a request that held `key`, for replay.
+    /// Stores the response of a request that held `key`, for replay, unless a use case
+    /// already recorded one with its effects.
     pub async fn complete_idempotency_key(
         &self,
         caller: &Caller,
@@ -66,7 +128,7 @@ impl Payrail {
     ) -> Result<(), ServiceError> {
         let (scope, key) = (scope_of(caller), key.clone());
         self.store
-            .write(move |tx| Box::pin(async move { idempotency::complete(tx.conn(), &scope, &key, &response).await }))
+            .write(move |tx| Box::pin(async move { idempotency::complete(tx.conn(), &scope, &key, &response, Recording::IfNoneRecorded).await }))
             .await?;
         Ok(())
     }

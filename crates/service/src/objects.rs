@@ -2,6 +2,7 @@
 //! because an event snapshots its object in the same transaction as the change; the HTTP
 //! layer answers with the same function, so a response and its event never disagree.
 
+use payrail_domain::Problem;
 use payrail_domain::payment_record::Payment;
 use payrail_domain::refund::Refund;
 use serde_json::{Value, json};
@@ -57,5 +58,20 @@ pub fn refund_object(refund: &Refund) -> Value {
         "failure_reason": refund.failure_code,
         "livemode": refund.livemode,
         "created": refund.created.unix_seconds(),
+    })
+}
+
+/// The error envelope every error response carries: `{"error": {type, code, message,
+/// param, request_id}}`. Here, beside the objects, because a request's recorded answer
+/// (idempotency) may be an error committed with its effects, such as a decline.
+pub fn error_object(problem: &Problem, request_id: &str) -> Value {
+    json!({
+        "error": {
+            "type": problem.error_type.as_str(),
+            "code": problem.code,
+            "message": problem.message,
+            "param": problem.param,
+            "request_id": request_id,
+        }
     })
 }

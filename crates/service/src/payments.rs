@@ -10,8 +10,10 @@ use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
 use payrail_domain::{Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
 use payrail_store::payments::{Cursor, PaymentFilter};
+use payrail_store::idempotency::Recording;
 use payrail_store::{Conn, Tx, events, payments};
 
+use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
 use crate::random::id_random;
 use crate::{Caller, Payrail, ServiceError};
@@ -71,8 +73,17 @@ impl Payrail {
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
             }
             (false, _) => {
-                let created = payment.clone();
-                self.store.write(move |tx| Box::pin(async move { insert_new(tx, &created, now).await })).await?;
+                let (created, answering) = (payment.clone(), caller.clone());
+                self.store
+                    .write(move |tx| {
+                        Box::pin(async move {
+                            insert_new(tx, &created, now).await?;
+                            let answer = Answer::Object(&payment_object(&created));
+                            record_answer(tx, &answering, answer, Recording::Final).await
+                        })
+                    })
+                    .await?;
+                mark_answered(caller);
                 Ok(payment)
             }
         }
@@ -153,11 +164,12 @@ impl Payrail {
         reason: Option<&str>,
     ) -> Result<Payment, ServiceError> {
         let reason = reason.map(CancellationReason::parse_requested).transpose()?;
-        let (caller, id, now) = (caller.clone(), id.clone(), self.clock.now());
+        let (answering, id, now) = (caller.clone(), id.clone(), self.clock.now());
         let (payment, held) = self
             .store
             .write(move |tx| {
                 Box::pin(async move {
+                    let caller = answering;
                     let mut payment = visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?;
                     let held = payment.status == PaymentStatus::RequiresCapture;
                     payment.status = payment.status.apply(PaymentTransition::Cancel)?;
@@ -168,10 +180,12 @@ impl Payrail {
                     payment.amounts = payment.amounts.release_authorization();
                     payments::update(tx.conn(), &payment).await?;
                     record_event(tx.conn(), &payment, "payment.canceled", now).await?;
+                    record_answer(tx, &caller, Answer::Object(&payment_object(&payment)), Recording::Final).await?;
                     Ok::<_, ServiceError>((payment, held))
                 })
             })
             .await?;
+        mark_answered(caller);
         if held {
             self.void_held_authorization(&payment).await;
         }

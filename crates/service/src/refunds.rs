@@ -13,8 +13,10 @@ use payrail_domain::payment_record::Payment;
 use payrail_domain::refund::{Refund, RefundReason, RefundStatus};
 use payrail_domain::{JournalEntryId, Mode, Money, PaymentId, Problem, RefundId, Timestamp};
 use payrail_store::ledger::EntryLinks;
+use payrail_store::idempotency::Recording;
 use payrail_store::{Tx, ledger, payments, refunds};
 
+use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::refund_object;
 use crate::payments::{record_event, record_object_event, visible};
 use crate::random::id_random;
@@ -42,7 +44,7 @@ impl Payrail {
             amount_minor: refund.amount_minor,
         };
         let answer = client.refund(&request).await.map(|refund| refund.status);
-        self.apply_refund_answer(&refund.id, answer).await
+        self.apply_refund_answer(Some(caller), &refund.id, answer).await
     }
 
     async fn reserve_refund(
@@ -81,6 +83,10 @@ impl Payrail {
                     };
                     refunds::insert(tx.conn(), &refund).await?;
                     record_refund_event(tx, &refund, "refund.created", now).await?;
+                    // Should this request die from here on, a retry answers with the refund
+                    // as reserved, pending; the sweep asks the channel how it ended.
+                    let answer = Answer::Object(&refund_object(&refund));
+                    record_answer(tx, &caller, answer, Recording::Provisional).await?;
                     Ok(refund)
                 })
             })
@@ -98,12 +104,14 @@ impl Payrail {
             Ok(None) => Ok(NetworkRefundStatus::Failed { failure_code: "not_received".to_owned() }),
             Err(error) => Err(error),
         };
-        Ok(self.apply_refund_answer(&refund.id, answer).await?.status)
+        Ok(self.apply_refund_answer(None, &refund.id, answer).await?.status)
     }
 
     /// Applies what the channel said of a refund: succeeded, failed, or not yet known.
+    /// With a `caller`, its answer is recorded with the outcome.
     async fn apply_refund_answer(
         &self,
+        caller: Option<&Caller>,
         id: &RefundId,
         answer: Result<NetworkRefundStatus, ChannelError>,
     ) -> Result<Refund, ServiceError> {
@@ -119,17 +127,28 @@ impl Payrail {
             }
         };
         let (id, now, returns_fee) = (id.clone(), self.clock.now(), self.policy.refund_returns_fee());
-        self.store
+        let answering = caller.cloned();
+        let refund = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
                     if let Some((status, failure_code)) = outcome {
                         let settled = Settled { status, failure_code: failure_code.as_deref(), returns_fee };
                         settle_refund(tx, &id, settled, now).await?;
                     }
-                    refunds::get(tx.conn(), &id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished").into())
+                    let refund =
+                        refunds::get(tx.conn(), &id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished"))?;
+                    if let Some(caller) = &answering {
+                        record_answer(tx, caller, Answer::Object(&refund_object(&refund)), Recording::Final).await?;
+                    }
+                    Ok::<_, ServiceError>(refund)
                 })
             })
-            .await
+            .await?;
+        if let Some(caller) = caller {
+            mark_answered(caller);
+        }
+        Ok(refund)
     }
 
     pub async fn get_refund(&self, caller: &Caller, id: &RefundId) -> Result<Refund, ServiceError> {

@@ -38,7 +38,8 @@ pub async fn claim(
     }
     on_engine!(conn, c => {
         let row = sqlx::query(
-            "SELECT fingerprint, response_status, response_body, locked_until_ms FROM idempotency_keys
+            "SELECT fingerprint, response_status, response_body, response_provisional, locked_until_ms
+             FROM idempotency_keys
              WHERE merchant_id = $1 AND livemode = $2 AND idempotency_key = $3")
             .bind(scope.merchant_id.as_str()).bind(scope.livemode).bind(key.as_str())
             .fetch_optional(&mut *c).await?;
@@ -71,24 +72,40 @@ pub async fn reclaim(
     Ok(updated == 1)
 }
 
-/// Stores the response of the request that holds the key.
+/// How a response is recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recording {
+    /// Part-way, with the request's first effects; the final response replaces it.
+    Provisional,
+    /// The request's answer, in the unit that committed its last effects.
+    Final,
+    /// The answer of a request that recorded nothing on its way: kept only if nothing was.
+    IfNoneRecorded,
+}
+
+/// Records the response of the request that holds the key.
 pub async fn complete(
     conn: Conn<'_>,
     scope: &KeyScope,
     key: &IdempotencyKey,
     response: &StoredResponse,
+    recording: Recording,
 ) -> Result<(), StoreError> {
+    let only_if_none = recording == Recording::IfNoneRecorded;
     execute!(
         conn,
         sqlx::query(
-            "UPDATE idempotency_keys SET response_status = $1, response_body = $2
-             WHERE merchant_id = $3 AND livemode = $4 AND idempotency_key = $5"
+            "UPDATE idempotency_keys SET response_status = $1, response_body = $2, response_provisional = $3
+             WHERE merchant_id = $4 AND livemode = $5 AND idempotency_key = $6
+               AND (NOT $7 OR response_status IS NULL)"
         )
         .bind(i64::from(response.status))
         .bind(&response.body)
+        .bind(recording == Recording::Provisional)
         .bind(scope.merchant_id.as_str())
         .bind(scope.livemode)
         .bind(key.as_str())
+        .bind(only_if_none)
     )?;
     Ok(())
 }
@@ -113,6 +130,7 @@ fn record_from_row(row: &impl Columns) -> Result<IdempotencyRecord, StoreError> 
     Ok(IdempotencyRecord {
         fingerprint: row.text("fingerprint")?,
         response,
+        provisional: row.flag("response_provisional")?,
         locked_until: Timestamp::from_unix_ms(row.int("locked_until_ms")?)
             .ok_or_else(|| corrupt("idempotency_keys", "locked_until_ms"))?,
     })

@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0004_journal_by_refund.sql"),
     },
     Migration { version: 5, name: "fee_schedules", sql: include_str!("../migrations/0005_fee_schedules.sql") },
+    Migration {
+        version: 6,
+        name: "idempotency_progress",
+        sql: include_str!("../migrations/0006_idempotency_progress.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

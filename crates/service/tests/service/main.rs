@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod idempotency;
 mod verify;
 
 use std::sync::Arc;

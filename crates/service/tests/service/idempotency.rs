@@ -1,0 +1,108 @@
+//! A request's answer is recorded in the unit that commits its effects, so a request that
+//! dies after changing something is answered on retry, never run a second time.
+
+use std::time::Duration;
+
+use payrail_channels::card_network::CardNetworkClient;
+use payrail_domain::idempotency::IdempotencyKey;
+use payrail_domain::{ApiKeySecret, Mode, Secret};
+use payrail_service::{
+    Caller, CardInput, Cursor, IdempotencyClaim, IdempotentRequest, NewPayment, Payrail, PaymentFilter, ServerKeys,
+};
+use payrail_testkit::on_each_backend;
+use serde_json::Value;
+
+use crate::instance;
+
+/// The demo merchant's test-mode caller, running under `key`.
+async fn caller_with_key(payrail: &Payrail, key: &IdempotencyKey) -> Caller {
+    payrail.verify_server_keys().await.unwrap();
+    let bootstrapped = payrail.bootstrap().await.unwrap().unwrap();
+    let secret = ApiKeySecret::parse(bootstrapped.demo_key.secret.expose()).unwrap();
+    let caller = payrail.authenticate(&secret).await.unwrap();
+    Caller { idempotency: Some(IdempotentRequest::new(key.clone(), None)), ..caller }
+}
+
+fn order(number: &str, card: Option<CardInput>) -> NewPayment {
+    NewPayment {
+        amount_minor: 1_000,
+        currency: "usd".into(),
+        merchant_order_no: number.into(),
+        confirm: card.is_some(),
+        card,
+        ..NewPayment::default()
+    }
+}
+
+/// Claims `key` with a lease that lapses at once: the request holding it is presumed dead.
+async fn claim(payrail: &Payrail, caller: &Caller, key: &IdempotencyKey) -> IdempotencyClaim {
+    payrail.claim_idempotency_key(caller, key, "fingerprint".into(), 0).await.unwrap()
+}
+
+fn replayed(claim: IdempotencyClaim) -> (u16, Value) {
+    match claim {
+        IdempotencyClaim::Replay(stored) => (stored.status, serde_json::from_str(&stored.body).unwrap()),
+        IdempotencyClaim::Run => panic!("the request would run a second time"),
+    }
+}
+
+#[tokio::test]
+async fn a_request_that_dies_after_committing_is_replayed_not_run_again() {
+    on_each_backend(|db| async move {
+        let payrail = instance(&db, ServerKeys::generate()).await;
+        let key = IdempotencyKey::parse("create-1").unwrap();
+        let caller = caller_with_key(&payrail, &key).await;
+        assert!(matches!(claim(&payrail, &caller, &key).await, IdempotencyClaim::Run));
+        let created = payrail.create_payment(&caller, order("idem-1", None)).await.unwrap();
+        assert!(caller.idempotency.as_ref().unwrap().is_answered());
+        // The HTTP layer never got to store the response: the answer is there regardless.
+        let (status, body) = replayed(claim(&payrail, &caller, &key).await);
+        assert_eq!((status, body["id"].as_str()), (200, Some(created.id.as_str())));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_charge_that_dies_waiting_for_the_network_answers_with_the_payment_in_processing() {
+    on_each_backend(|db| async move {
+        // A card network that accepts connections and never answers.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let silent = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        let client = CardNetworkClient::new(&url, Secret::new("key".into()), 60_000).unwrap();
+        let payrail = instance(&db, ServerKeys::generate()).await.with_card_network(Mode::Test, client);
+        let key = IdempotencyKey::parse("charge-1").unwrap();
+        let caller = caller_with_key(&payrail, &key).await;
+        assert!(matches!(claim(&payrail, &caller, &key).await, IdempotencyClaim::Run));
+        let card = CardInput {
+            number: Secret::new("4242424242424242".into()),
+            exp_month: 12,
+            exp_year: 2040,
+            cvc: Secret::new("123".into()),
+        };
+        let charging = tokio::spawn({
+            let (payrail, caller) = (payrail.clone(), caller.clone());
+            async move { payrail.create_payment(&caller, order("idem-2", Some(card))).await }
+        });
+        let processing = loop {
+            let page = payrail.list_payments(&caller, &PaymentFilter::default(), &Cursor::First, 10).await.unwrap();
+            if let Some(payment) = page.payments.first() {
+                break payment.clone();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        };
+        // The process dies while the network holds the request.
+        charging.abort();
+        silent.abort();
+        assert!(!caller.idempotency.as_ref().unwrap().is_answered());
+        let (status, body) = replayed(claim(&payrail, &caller, &key).await);
+        assert_eq!((status, body["id"].as_str()), (200, Some(processing.id.as_str())));
+        assert_eq!(body["status"], "processing", "{body}");
+    })
+    .await;
+}
