@@ -20,7 +20,7 @@ use payrail_store::{attempts, payments, vault};
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
-use crate::payments::{CardInput, ChargeTarget, insert_new, visible};
+use crate::payments::{CardInput, ChargeTarget, insert_row, record_event, visible};
 use crate::random::{hex, id_random, random_bytes};
 use crate::{Caller, Payrail, ServiceError};
 
@@ -91,13 +91,12 @@ impl Payrail {
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    let mut payment = match target {
-                        ChargeTarget::New(payment) => {
-                            insert_new(tx, &payment, now).await?;
-                            *payment
-                        }
+                    // A payment created by this request is written once, already charging;
+                    // its `payment.created` event still shows it as it was created.
+                    let (mut payment, created) = match target {
+                        ChargeTarget::New(payment) => (*payment.clone(), Some(payment)),
                         ChargeTarget::Existing(id) => {
-                            visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?
+                            (visible(&caller, payments::get_for_update(tx.conn(), &id).await?)?, None)
                         }
                     };
                     let attached = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
@@ -114,7 +113,13 @@ impl Payrail {
                     payment.card = Some(StoredCard { token: token.clone(), summary: summary.clone() });
                     payment.last_error = None;
                     payment.updated = now;
-                    payments::update(tx.conn(), &payment).await?;
+                    match &created {
+                        Some(created) => {
+                            insert_row(tx, &payment).await?;
+                            record_event(tx.conn(), created, "payment.created", now).await?;
+                        }
+                        None => payments::update(tx.conn(), &payment).await?,
+                    }
                     let attempt = PaymentAttempt {
                         id: attempt_id,
                         payment_id: payment.id.clone(),

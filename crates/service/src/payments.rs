@@ -201,11 +201,16 @@ pub(crate) enum ChargeTarget {
 
 /// Stores a new payment and its `payment.created` event.
 pub(crate) async fn insert_new(tx: &mut Tx, payment: &Payment, now: Timestamp) -> Result<(), ServiceError> {
+    insert_row(tx, payment).await?;
+    record_event(tx.conn(), payment, "payment.created", now).await
+}
+
+/// Stores a new payment's row; a taken `merchant_order_no` is the client's error.
+pub(crate) async fn insert_row(tx: &mut Tx, payment: &Payment) -> Result<(), ServiceError> {
     payments::insert(tx.conn(), payment).await.map_err(|error| match error {
         payrail_store::StoreError::UniqueViolation => ServiceError::Rejected(duplicate_order_no()),
         other => other.into(),
-    })?;
-    record_event(tx.conn(), payment, "payment.created", now).await
+    })
 }
 
 /// The payment if `caller` may see it; otherwise the same answer as for no payment.

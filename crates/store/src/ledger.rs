@@ -39,49 +39,60 @@ pub async fn post(
         .bind(links.refund_id.map(RefundId::as_str))
         .bind(now.unix_ms())
     )?;
-    for (position, posting) in entry.postings().iter().enumerate() {
+    for posting in entry.postings() {
         let account = &posting.account;
-        let code = account.code();
         let merchant = match account.owner() {
-            AccountOwner::Merchant(id) => Some(id.as_str().to_owned()),
+            AccountOwner::Merchant(id) => Some(id.as_str()),
             AccountOwner::Platform => None,
         };
+        // One statement opens the account on its first posting and moves its cached balance.
         execute!(
             conn.reborrow(),
             sqlx::query(
                 "INSERT INTO ledger_accounts (code, livemode, currency, purpose, merchant_id, balance_minor,
                      created_at_ms, updated_at_ms)
-                 VALUES ($1, $2, $3, $4, $5, 0, $6, $6) ON CONFLICT (code) DO NOTHING"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                 ON CONFLICT (code) DO UPDATE SET balance_minor = ledger_accounts.balance_minor + excluded.balance_minor,
+                     updated_at_ms = excluded.updated_at_ms"
             )
-            .bind(&code)
+            .bind(account.code())
             .bind(account.livemode())
             .bind(account.currency().code())
             .bind(account.purpose().as_str())
-            .bind(merchant.as_deref())
-            .bind(now.unix_ms())
-        )?;
-        execute!(
-            conn.reborrow(),
-            sqlx::query(
-                "UPDATE ledger_accounts SET balance_minor = balance_minor + $1, updated_at_ms = $2 WHERE code = $3"
-            )
+            .bind(merchant)
             .bind(posting.amount_minor)
             .bind(now.unix_ms())
-            .bind(&code)
-        )?;
-        execute!(
-            conn.reborrow(),
-            sqlx::query(
-                "INSERT INTO postings (entry_id, position, account_code, currency, amount_minor)
-                 VALUES ($1, $2, $3, $4, $5)"
-            )
-            .bind(id.as_str())
-            .bind(i64::try_from(position).unwrap_or(i64::MAX))
-            .bind(&code)
-            .bind(account.currency().code())
-            .bind(posting.amount_minor)
         )?;
     }
+    insert_postings(conn, id, entry).await?;
+    Ok(())
+}
+
+/// Every posting of an entry in one statement: an entry holds at most `POSTINGS_MAX`.
+async fn insert_postings(conn: Conn<'_>, id: &JournalEntryId, entry: &JournalEntry) -> Result<(), StoreError> {
+    let rows: Vec<String> = (0..entry.postings().len())
+        .map(|row| {
+            let first = row * 5 + 1;
+            format!("(${}, ${}, ${}, ${}, ${})", first, first + 1, first + 2, first + 3, first + 4)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO postings (entry_id, position, account_code, currency, amount_minor) VALUES {}",
+        rows.join(", ")
+    );
+    let sql = sqlx::AssertSqlSafe(sql);
+    on_engine!(conn, c => {
+        let mut query = sqlx::query(sql);
+        for (position, posting) in entry.postings().iter().enumerate() {
+            query = query
+                .bind(id.as_str())
+                .bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .bind(posting.account.code())
+                .bind(posting.account.currency().code())
+                .bind(posting.amount_minor);
+        }
+        query.execute(&mut *c).await.map(drop)
+    })?;
     Ok(())
 }
 
