@@ -14,5 +14,6 @@
 pub mod card_network;
 mod error;
 mod transport;
+pub mod webhook;
 
 pub use error::{ChannelError, ConfigError};

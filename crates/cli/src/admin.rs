@@ -190,6 +190,13 @@ pub fn render_config(settings: &Settings) -> String {
     line("fee_fixed_minor", policy.default_fees().fixed_minor().to_string(), fixed_origin);
     line("refund_returns_fee", policy.refund_returns_fee().to_string(), returns_origin);
     line("amount_max", render_amount_limits(policy), limits_origin);
+    let hooks = &settings.webhooks;
+    let [loopback_origin, networks_origin, timeout_origin, schedule_origin] = hooks.origins;
+    line("webhook_test_allow_loopback", hooks.options.test_allows_loopback.to_string(), loopback_origin);
+    let networks: Vec<String> = hooks.options.allowed_networks.iter().map(ToString::to_string).collect();
+    line("webhook_allowed_networks", quoted(&networks.join(",")), networks_origin);
+    line("webhook_timeout_ms", hooks.options.sender.timeout_ms.to_string(), timeout_origin);
+    line("webhook_retry_schedule", quoted(&hooks.schedule_text), schedule_origin);
     out
 }
 

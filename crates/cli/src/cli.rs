@@ -62,6 +62,18 @@ pub struct GlobalArgs {
     /// Tighter amount limits per currency, in minor units: USD=5000000,JPY=1000000 [default: none]
     #[arg(long, env = "PAYRAIL_AMOUNT_MAX", global = true)]
     pub amount_max: Option<String>,
+    /// Whether test-mode webhooks may go to loopback (a developer's machine) [default: true]
+    #[arg(long, env = "PAYRAIL_WEBHOOK_TEST_ALLOW_LOOPBACK", global = true)]
+    pub webhook_test_allow_loopback: Option<bool>,
+    /// Private networks webhooks may reach, as CIDRs: 10.0.0.0/8,fd00::/8 [default: none]
+    #[arg(long, env = "PAYRAIL_WEBHOOK_ALLOWED_NETWORKS", global = true)]
+    pub webhook_allowed_networks: Option<String>,
+    /// Longest one webhook attempt may take, in milliseconds [default: 10000]
+    #[arg(long, env = "PAYRAIL_WEBHOOK_TIMEOUT_MS", global = true)]
+    pub webhook_timeout_ms: Option<u64>,
+    /// Waits between webhook attempts: 1m,5m,30m,… [default: 1m,5m,30m,2h,5h,10h,10h,12h,12h,12h,12h]
+    #[arg(long, env = "PAYRAIL_WEBHOOK_RETRY_SCHEDULE", global = true)]
+    pub webhook_retry_schedule: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -16,6 +16,7 @@ use serde::Deserialize;
 
 use crate::cli::GlobalArgs;
 use crate::policy::{self, ClapPolicy, FilePolicy, PolicySettings};
+use crate::webhook_config::{self, WebhookInput, WebhookSettings};
 
 /// Settings that may appear in the TOML file; every one is optional.
 #[derive(Debug, Default, Deserialize)]
@@ -36,6 +37,10 @@ pub struct FileConfig {
     refund_returns_fee: Option<bool>,
     /// `[amount_max]` with one `USD = 5000000` line per currency.
     amount_max: Option<BTreeMap<String, i64>>,
+    webhook_test_allow_loopback: Option<bool>,
+    webhook_allowed_networks: Option<String>,
+    webhook_timeout_ms: Option<u64>,
+    webhook_retry_schedule: Option<String>,
 }
 
 /// Where the server key comes from.
@@ -78,6 +83,7 @@ pub struct Settings {
     pub limit_origins: [Origin; 3],
     pub database_connections_max: Setting<u32>,
     pub policy: PolicySettings,
+    pub webhooks: WebhookSettings,
 }
 
 pub const SERVER_KEY_ENV: &str = "PAYRAIL_SERVER_KEY";
@@ -133,8 +139,31 @@ impl Settings {
                 amount_max: file.amount_max,
             },
         )?;
+        let webhooks = webhook_config::resolve(
+            (
+                WebhookInput {
+                    test_allow_loopback: args.webhook_test_allow_loopback,
+                    allowed_networks: args.webhook_allowed_networks.clone(),
+                    timeout_ms: args.webhook_timeout_ms,
+                    retry_schedule: args.webhook_retry_schedule.clone(),
+                },
+                [
+                    pick("webhook_test_allow_loopback"),
+                    pick("webhook_allowed_networks"),
+                    pick("webhook_timeout_ms"),
+                    pick("webhook_retry_schedule"),
+                ],
+            ),
+            WebhookInput {
+                test_allow_loopback: file.webhook_test_allow_loopback,
+                allowed_networks: file.webhook_allowed_networks,
+                timeout_ms: file.webhook_timeout_ms,
+                retry_schedule: file.webhook_retry_schedule,
+            },
+        )?;
         Ok(Settings {
             policy,
+            webhooks,
             listen: choose(args.listen.clone(), pick("listen"), file.listen, "127.0.0.1:8080".to_owned()),
             database_url,
             data_dir,

@@ -8,6 +8,7 @@ mod ledger;
 mod open;
 mod policy;
 mod serve;
+mod webhook_config;
 
 use std::process::ExitCode;
 

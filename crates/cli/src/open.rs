@@ -21,7 +21,10 @@ pub async fn open_payrail(settings: &Settings) -> anyhow::Result<Payrail> {
     if !applied.is_empty() {
         tracing::info!(?applied, "database migrated");
     }
-    let payrail = Payrail::new(store, clock, keys).with_policy(settings.policy.policy.clone());
+    let payrail = Payrail::new(store, clock, keys)
+        .with_policy(settings.policy.policy.clone())
+        .with_webhook_options(settings.webhooks.options.clone())
+        .map_err(|error| anyhow::anyhow!("webhook settings: {error}"))?;
     payrail.verify_server_keys().await.map_err(|error| anyhow::anyhow!("{error}"))?;
     Ok(payrail)
 }

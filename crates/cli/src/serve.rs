@@ -1,4 +1,5 @@
-//! `payrail serve`: the HTTP server, until SIGINT or SIGTERM.
+//! `payrail serve`: the HTTP server, the job workers (maintenance included) and the
+//! webhook dispatcher, until SIGINT or SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,7 +12,8 @@ use payrail_domain::{Mode, Secret};
 use payrail_http::{AppState, Metrics};
 use payrail_sandbox::{CardNetwork, card_network_router};
 use payrail_service::Bootstrapped;
-use payrail_service::{Payrail, SweepReport, SystemClock};
+use payrail_service::jobs::{JobRegistry, JobRunner, RunnerOptions};
+use payrail_service::{Payrail, SystemClock};
 
 use crate::config::Settings;
 use crate::open::open_payrail;
@@ -38,7 +40,14 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     tracing::info!(%address, "Payrail is listening");
     println!("Payrail is listening on http://{address} (API docs at http://{address}/docs)");
 
-    let maintenance = tokio::spawn(run_maintenance(payrail.clone()));
+    let runner = JobRunner::new(payrail.clone(), JobRegistry::standard(), RunnerOptions::default());
+    runner.ensure_recurring().await.map_err(|e| anyhow::anyhow!("cannot schedule the recurring jobs: {e}"))?;
+    let workers = runner.start(JOB_WORKERS);
+    let (stop_dispatching, dispatching) = tokio::sync::watch::channel(false);
+    let dispatcher = tokio::spawn({
+        let payrail = payrail.clone();
+        async move { payrail.run_webhook_dispatcher(dispatching).await }
+    });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let connections_max = settings.limits.connections_max;
     let server = tokio::spawn(payrail_http::serve(listener, app, connections_max, metrics, async {
@@ -47,13 +56,19 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     let _ = stop.send(());
+    let _ = stop_dispatching.send(true);
     let grace = Duration::from_millis(settings.limits.request_timeout_ms + SHUTDOWN_GRACE_EXTRA_MS);
-    match tokio::time::timeout(grace, server).await {
+    // Requests, jobs and deliveries in hand finish side by side, within the same grace period.
+    let (served, (), delivered) =
+        tokio::join!(tokio::time::timeout(grace, server), workers.stop(grace), tokio::time::timeout(grace, dispatcher));
+    if delivered.is_err() {
+        tracing::warn!("webhook deliveries still in hand after the grace period were abandoned to their leases");
+    }
+    match served {
         Ok(Ok(result)) => result.context("the server failed")?,
         Ok(Err(join_error)) => return Err(anyhow::anyhow!("the server task failed: {join_error}")),
         Err(_) => tracing::warn!("requests still open after the grace period were abandoned"),
     }
-    maintenance.abort();
     payrail.store().close().await;
     tracing::info!("stopped");
     Ok(())
@@ -72,42 +87,24 @@ fn local_base_url(address: SocketAddr) -> String {
 }
 
 /// Mounts the card network simulator in this server and sends test-mode card payments to
-/// it over HTTP, as live ones would go to an acquirer.
+/// it over HTTP, as live ones would go to an acquirer. The simulator notifies this server's
+/// test account of refunds that settle later, signed with a secret made for this run.
 fn with_sandbox_card_network(payrail: Payrail, base_url: &str) -> anyhow::Result<(Payrail, CardNetwork)> {
-    let api_key = payrail_service::random_token();
+    let (api_key, notification_secret) = (payrail_service::random_token(), payrail_service::random_token());
     let network_url = format!("{base_url}{SANDBOX_CARD_NETWORK_PATH}");
-    let network = CardNetwork::new(api_key.clone(), network_url.clone(), Arc::new(SystemClock));
+    let network = CardNetwork::new(api_key.clone(), network_url.clone(), Arc::new(SystemClock))
+        .with_notifications(&format!("{base_url}/notify/card_network/test"), Secret::new(notification_secret.clone()))
+        .map_err(|e| anyhow::anyhow!("cannot set up the sandbox card network: {e}"))?;
     let client = CardNetworkClient::new(&network_url, Secret::new(api_key), CARD_NETWORK_TIMEOUT_MS)
-        .map_err(|e| anyhow::anyhow!("cannot set up the sandbox card channel: {e}"))?;
+        .map_err(|e| anyhow::anyhow!("cannot set up the sandbox card channel: {e}"))?
+        .with_notification_secret(Secret::new(notification_secret));
     Ok((payrail.with_card_network(Mode::Test, client).with_public_base_url(base_url), network))
 }
 
-/// How often payments are swept (expiry, uncaptured holds, unresolved attempts).
-const SWEEP_INTERVAL_MS: u64 = 10_000;
-/// How often idempotency keys past their retention are deleted, in sweeps.
-const PRUNE_EVERY_SWEEPS: u64 = 60;
-
-/// Timers that move payments and tidy old data. Every instance runs them; each change is
-/// re-checked under the payment's lock, so instances never apply one twice. (They move
-/// to the job queue when there is one.)
-async fn run_maintenance(payrail: Payrail) {
-    let mut interval = tokio::time::interval(Duration::from_millis(SWEEP_INTERVAL_MS));
-    for round in 0_u64.. {
-        interval.tick().await;
-        match payrail.sweep_payments().await {
-            Ok(report) if report != SweepReport::default() => tracing::info!(?report, "payments swept"),
-            Ok(_) => {}
-            Err(error) => tracing::warn!(error = %error, "payment sweep failed"),
-        }
-        if round % PRUNE_EVERY_SWEEPS == 0 {
-            match payrail.prune_idempotency_keys().await {
-                Ok(0) => {}
-                Ok(pruned) => tracing::info!(pruned, "pruned expired idempotency keys"),
-                Err(error) => tracing::warn!(error = %error, "could not prune idempotency keys"),
-            }
-        }
-    }
-}
+/// Workers claiming and running jobs in this instance. Two let a long job (a sweep waiting
+/// on the network) not hold up the others; instances add their own, since claims never
+/// collide.
+const JOB_WORKERS: usize = 2;
 
 async fn shutdown_signal() {
     let interrupt = async {

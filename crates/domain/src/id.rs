@@ -129,9 +129,24 @@ define_id!(
     "je"
 );
 define_id!(
+    /// A merchant's webhook endpoint: a URL that receives its events.
+    WebhookEndpointId,
+    "we"
+);
+define_id!(
+    /// One event on its way to one destination, with every attempt to deliver it.
+    DeliveryId,
+    "whd"
+);
+define_id!(
     /// One HTTP request, echoed in the `Request-Id` header and in every error body.
     RequestId,
     "req"
+);
+define_id!(
+    /// A row in the job queue: one piece of background work.
+    JobId,
+    "job"
 );
 
 #[cfg(test)]

@@ -20,10 +20,14 @@ pub mod payment_record;
 pub mod problem;
 pub mod refund;
 pub mod secret;
+pub mod webhook;
 
 pub use api_key::{ApiKey, ApiKeySecret, Mode};
 pub use clock::{Clock, Timestamp};
-pub use id::{ApiKeyId, AttemptId, EventId, JournalEntryId, MerchantId, OperatorId, PaymentId, RefundId, RequestId};
+pub use id::{
+    ApiKeyId, AttemptId, DeliveryId, EventId, JobId, JournalEntryId, MerchantId, OperatorId, PaymentId, RefundId,
+    RequestId, WebhookEndpointId,
+};
 pub use merchant::{Merchant, MerchantName, MerchantStatus};
 pub use money::{Currency, Money, MoneyError};
 pub use problem::{ErrorType, Problem};

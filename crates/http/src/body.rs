@@ -104,6 +104,19 @@ impl Fields {
         self.present(key).map(nested).transpose()
     }
 
+    /// An array of strings (`enabled_events`), at most `items_max` of them.
+    pub(crate) fn string_list(&self, key: &str, items_max: usize) -> Result<Option<Vec<String>>, Problem> {
+        let list = |value: &Value| {
+            let items = value.as_array().filter(|items| items.len() <= items_max);
+            let items = items.ok_or_else(|| self.wrong_type(key, "an array of strings"))?;
+            items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned).ok_or_else(|| self.wrong_type(key, "an array of strings")))
+                .collect()
+        };
+        self.present(key).map(list).transpose()
+    }
+
     /// An object whose values are all strings (`metadata`).
     pub(crate) fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, Problem> {
         let Some(fields) = self.object(key)? else { return Ok(BTreeMap::new()) };

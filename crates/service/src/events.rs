@@ -16,7 +16,8 @@ impl Payrail {
         starting_after: Option<&EventId>,
         limit: u32,
     ) -> Result<Vec<EventRow>, ServiceError> {
-        let limit = limit.clamp(1, EVENT_LIST_LIMIT_MAX);
+        // One more than a page, so the caller can tell whether there is a next one.
+        let limit = limit.clamp(1, EVENT_LIST_LIMIT_MAX + 1);
         let mut reader = self.store.reader().await?;
         Ok(events::list(reader.conn(), &caller.merchant.id, caller.mode.is_live(), starting_after, limit).await?)
     }

@@ -128,7 +128,11 @@ impl Payrail {
     ) -> Result<(), ServiceError> {
         let (scope, key) = (scope_of(caller), key.clone());
         self.store
-            .write(move |tx| Box::pin(async move { idempotency::complete(tx.conn(), &scope, &key, &response, Recording::IfNoneRecorded).await }))
+            .write(move |tx| {
+                Box::pin(async move {
+                    idempotency::complete(tx.conn(), &scope, &key, &response, Recording::IfNoneRecorded).await
+                })
+            })
             .await?;
         Ok(())
     }

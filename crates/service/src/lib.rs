@@ -14,8 +14,10 @@ mod error;
 mod events;
 mod fees;
 mod idempotency;
+pub mod jobs;
 mod keyring;
 mod merchants;
+mod notifications;
 mod objects;
 mod outcome;
 mod passwords;
@@ -25,6 +27,8 @@ mod random;
 mod refunds;
 mod sweeps;
 mod verify;
+pub mod webhook_signature;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -44,15 +48,21 @@ pub use error::ServiceError;
 pub use events::EVENT_LIST_LIMIT_MAX;
 pub use idempotency::{IdempotencyClaim, IdempotentRequest, request_fingerprint};
 pub use keyring::{KeyFileError, ServerKeys};
-pub use objects::{error_object, payment_object, refund_object};
+pub use objects::{error_object, event_object, payment_object, refund_object};
 pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentPage};
 pub use payrail_store::balance_transactions::{EntryCursor, EntryFilter};
+pub use payrail_store::deliveries::DeliveryView;
 pub use payrail_store::fee_schedules::FeeCurrency;
 pub use payrail_store::payments::{Cursor, PaymentFilter};
 pub use policy::{DEFAULT_FEE_BASIS_POINTS, DEFAULT_FEE_FIXED_MINOR, Policy};
 pub use refunds::REFUND_LIST_LIMIT_MAX;
 pub use sweeps::{AUTHORIZATION_HOLD_MS, SweepReport};
 pub use verify::{LedgerReport, VIOLATIONS_LISTED_MAX, Violation, verify_ledger};
+pub use webhooks::DISPATCH_POLL_MS;
+pub use webhooks::endpoints::{ENDPOINT_LIST_LIMIT_MAX, EndpointInput, EndpointWithSecret, webhook_endpoint_object};
+pub use webhooks::log::delivery_object;
+pub use webhooks::notification_secret::{NotificationSecretView, notification_secret_object};
+pub use webhooks::options::WebhookOptions;
 
 /// The service: every use case is a method on it. Cheap to clone.
 #[derive(Clone)]
@@ -62,6 +72,7 @@ pub struct Payrail {
     keys: Arc<ServerKeys>,
     channels: Arc<Channels>,
     policy: Arc<Policy>,
+    webhooks: Arc<webhooks::options::Webhooks>,
     public_base_url: Arc<str>,
 }
 
@@ -96,6 +107,10 @@ impl Payrail {
             keys: Arc::new(keys),
             channels: Arc::new(Channels::default()),
             policy: Arc::new(Policy::default()),
+            webhooks: Arc::new(
+                webhooks::options::Webhooks::new(WebhookOptions::default())
+                    .unwrap_or_else(|_| unreachable!("the default webhook options are valid")),
+            ),
             public_base_url: Arc::from("http://127.0.0.1:8080"),
         }
     }
@@ -118,6 +133,15 @@ impl Payrail {
     pub fn with_policy(mut self, policy: Policy) -> Payrail {
         self.policy = Arc::new(policy);
         self
+    }
+
+    /// How webhooks are delivered: address policy, retry schedule, sender limits.
+    pub fn with_webhook_options(
+        mut self,
+        options: WebhookOptions,
+    ) -> Result<Payrail, payrail_channels::webhook::SenderConfigError> {
+        self.webhooks = Arc::new(webhooks::options::Webhooks::new(options)?);
+        Ok(self)
     }
 
     pub fn policy(&self) -> &Policy {

@@ -61,6 +61,15 @@ pub fn refund_object(refund: &Refund) -> Value {
     })
 }
 
+/// An event as the API lists it and as a webhook delivery carries it.
+pub fn event_object(id: &str, event_type: &str, created_ms: i64, livemode: bool, data: &str) -> Value {
+    let object: Value = serde_json::from_str(data).unwrap_or(Value::Null);
+    json!({
+        "id": id, "object": "event", "type": event_type, "created": created_ms.div_euclid(1000),
+        "livemode": livemode, "data": { "object": object },
+    })
+}
+
 /// The error envelope every error response carries: `{"error": {type, code, message,
 /// param, request_id}}`. Here, beside the objects, because a request's recorded answer
 /// (idempotency) may be an error committed with its effects, such as a decline.

@@ -9,9 +9,9 @@ use payrail_domain::payment::{
 use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
 use payrail_domain::{Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
-use payrail_store::payments::{Cursor, PaymentFilter};
 use payrail_store::idempotency::Recording;
-use payrail_store::{Conn, Tx, events, payments};
+use payrail_store::payments::{Cursor, PaymentFilter};
+use payrail_store::{Conn, Tx, deliveries, events, payments};
 
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
@@ -58,6 +58,9 @@ impl Payrail {
     pub async fn create_payment(&self, caller: &Caller, request: NewPayment) -> Result<Payment, ServiceError> {
         let now = self.clock.now();
         let payment = self.parse_new_payment(caller, &request, now)?;
+        if let Some(url) = &payment.notify_url {
+            self.check_delivery_url(url, caller.mode, "notify_url").await?;
+        }
         if request.card.is_some() && !request.confirm {
             // The CVC is never stored, so a card can only be charged in the request that
             // carries it.
@@ -227,30 +230,44 @@ pub(crate) async fn record_event(
     event_type: &'static str,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let object = payment_object(payment);
-    record_object_event(conn, (&payment.merchant_id, payment.livemode), payment.id.as_str(), object, event_type, now)
-        .await
+    let subject = Subject {
+        merchant_id: &payment.merchant_id,
+        livemode: payment.livemode,
+        object_id: payment.id.as_str(),
+        payment_id: Some(&payment.id),
+    };
+    record_object_event(conn, subject, payment_object(payment), event_type, now).await
 }
 
-/// Writes an event carrying `object` (its API form) for the merchant and mode given.
+/// What an event is about: whose it is, its object, and the payment whose `notify_url`
+/// hears of it, if any.
+pub(crate) struct Subject<'a> {
+    pub merchant_id: &'a MerchantId,
+    pub livemode: bool,
+    pub object_id: &'a str,
+    pub payment_id: Option<&'a PaymentId>,
+}
+
+/// Writes an event carrying `object` (its API form) and, in the same unit, its webhook
+/// deliveries: the outbox.
 pub(crate) async fn record_object_event(
-    conn: Conn<'_>,
-    (merchant_id, livemode): (&MerchantId, bool),
-    object_id: &str,
+    mut conn: Conn<'_>,
+    subject: Subject<'_>,
     object: serde_json::Value,
     event_type: &'static str,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
     let event = Event {
         id: EventId::generate(now, id_random(now)),
-        merchant_id: merchant_id.clone(),
-        livemode,
+        merchant_id: subject.merchant_id.clone(),
+        livemode: subject.livemode,
         event_type,
-        object_id: object_id.to_owned(),
+        object_id: subject.object_id.to_owned(),
         data: object.to_string(),
         created: now,
     };
-    events::insert(conn, &event).await?;
+    events::insert(conn.reborrow(), &event).await?;
+    deliveries::fan_out(conn, &event, subject.payment_id, now).await?;
     Ok(())
 }
 

@@ -12,13 +12,13 @@ use payrail_domain::payment::PaymentStatus;
 use payrail_domain::payment_record::Payment;
 use payrail_domain::refund::{Refund, RefundReason, RefundStatus};
 use payrail_domain::{JournalEntryId, Mode, Money, PaymentId, Problem, RefundId, Timestamp};
-use payrail_store::ledger::EntryLinks;
 use payrail_store::idempotency::Recording;
+use payrail_store::ledger::EntryLinks;
 use payrail_store::{Tx, ledger, payments, refunds};
 
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::refund_object;
-use crate::payments::{record_event, record_object_event, visible};
+use crate::payments::{Subject, record_event, record_object_event, visible};
 use crate::random::id_random;
 use crate::{Caller, Payrail, ServiceError};
 
@@ -174,15 +174,20 @@ impl Payrail {
 }
 
 /// How a pending refund ended, and whether a success gives back a share of the fee.
-struct Settled<'a> {
-    status: RefundStatus,
-    failure_code: Option<&'a str>,
-    returns_fee: bool,
+pub(crate) struct Settled<'a> {
+    pub(crate) status: RefundStatus,
+    pub(crate) failure_code: Option<&'a str>,
+    pub(crate) returns_fee: bool,
 }
 
 /// Settles a pending refund once: a success moves the payment's refunded amount and the
 /// ledger; a failure releases the reserved amount.
-async fn settle_refund(tx: &mut Tx, id: &RefundId, settled: Settled<'_>, now: Timestamp) -> Result<(), ServiceError> {
+pub(crate) async fn settle_refund(
+    tx: &mut Tx,
+    id: &RefundId,
+    settled: Settled<'_>,
+    now: Timestamp,
+) -> Result<(), ServiceError> {
     let Settled { status, failure_code, returns_fee } = settled;
     if !refunds::settle(tx.conn(), id, status, failure_code, now).await? {
         return Ok(());
@@ -228,6 +233,11 @@ async fn record_refund_event(
     event_type: &'static str,
     now: Timestamp,
 ) -> Result<(), ServiceError> {
-    let owner = (&refund.merchant_id, refund.livemode);
-    record_object_event(tx.conn(), owner, refund.id.as_str(), refund_object(refund), event_type, now).await
+    let subject = Subject {
+        merchant_id: &refund.merchant_id,
+        livemode: refund.livemode,
+        object_id: refund.id.as_str(),
+        payment_id: Some(&refund.payment_id),
+    };
+    record_object_event(tx.conn(), subject, refund_object(refund), event_type, now).await
 }

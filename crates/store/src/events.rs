@@ -24,6 +24,29 @@ pub async fn insert(conn: Conn<'_>, event: &Event) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// One event as a delivery sends it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub id: EventId,
+    pub merchant_id: MerchantId,
+    pub livemode: bool,
+    pub event_type: String,
+    pub data: String,
+    pub created_ms: i64,
+}
+
+pub async fn get(conn: Conn<'_>, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
+    let row: Option<(String, bool, String, String, i64)> = on_engine!(conn, c => sqlx::query_as(
+        "SELECT merchant_id, livemode, type, data, created_at_ms FROM events WHERE id = $1")
+        .bind(id.as_str()).fetch_optional(&mut *c).await)?;
+    row.map(|(merchant_id, livemode, event_type, data, created_ms)| {
+        let merchant_id =
+            MerchantId::parse(&merchant_id).map_err(|_| crate::error::corrupt("events", "merchant_id"))?;
+        Ok(StoredEvent { id: id.clone(), merchant_id, livemode, event_type, data, created_ms })
+    })
+    .transpose()
+}
+
 /// A stored event as read back: (id, type, object id, data JSON, created ms).
 pub type EventRow = (String, String, String, String, i64);
 

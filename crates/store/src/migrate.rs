@@ -32,6 +32,13 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "idempotency_progress",
         sql: include_str!("../migrations/0006_idempotency_progress.sql"),
     },
+    Migration { version: 7, name: "jobs", sql: include_str!("../migrations/0007_jobs.sql") },
+    Migration { version: 8, name: "webhooks", sql: include_str!("../migrations/0008_webhooks.sql") },
+    Migration {
+        version: 9,
+        name: "inbound_notifications",
+        sql: include_str!("../migrations/0009_inbound_notifications.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

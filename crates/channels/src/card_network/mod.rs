@@ -12,8 +12,13 @@
 //!   did not arrive (or has not yet), and sending it again under the same reference is
 //!   safe. Never resend under a new reference.
 //!
+//! The network also reports later results (a refund that settled) by notification;
+//! [`verify_notification`] checks and reads one, with the secret the client was given by
+//! [`CardNetworkClient::with_notification_secret`].
+//!
 //! Logs carry the operation and the reference, never bodies, card data or the API key.
 
+mod notification;
 mod types;
 mod wire;
 
@@ -23,6 +28,10 @@ use reqwest::StatusCode;
 use crate::error::{ChannelError, ConfigError};
 use crate::transport::{self, Answer};
 
+pub use notification::{
+    CardNetworkNotification, HeaderMap, NOTIFICATION_SIGNATURE_HEADER, NOTIFICATION_TOLERANCE_SECONDS,
+    NotificationEvent, NotificationRefused, verify_notification,
+};
 pub use types::{
     Authorization, AuthorizationOutcome, AuthorizeRequest, CardData, DeclineCode, Refund, RefundRequest, RefundStatus,
 };
@@ -34,6 +43,9 @@ pub struct CardNetworkClient {
     http: reqwest::Client,
     base_url: String,
     api_key: Secret<String>,
+    /// The secret the network signs its notifications with; without one, notifications
+    /// for this account cannot be checked and are not accepted.
+    notification_secret: Option<Secret<String>>,
 }
 
 impl CardNetworkClient {
@@ -46,7 +58,18 @@ impl CardNetworkClient {
             http: transport::client(timeout_ms)?,
             base_url: transport::base_url(base_url)?,
             api_key,
+            notification_secret: None,
         })
+    }
+
+    /// This client, with the secret the network signs notifications to this account with.
+    pub fn with_notification_secret(self, secret: Secret<String>) -> CardNetworkClient {
+        CardNetworkClient { notification_secret: Some(secret), ..self }
+    }
+
+    /// The secret notifications to this account are signed with, if one was agreed.
+    pub fn notification_secret(&self) -> Option<&Secret<String>> {
+        self.notification_secret.as_ref()
     }
 
     /// Asks for an authorization (and capture, if `request.capture`). A decline is an

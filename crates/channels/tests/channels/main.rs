@@ -8,3 +8,5 @@ mod authorize;
 mod failures;
 mod helpers;
 mod lifecycle;
+mod webhook_addresses;
+mod webhook_delivery;

@@ -3,9 +3,9 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use payrail_domain::{EventId, Problem};
-use payrail_service::EVENT_LIST_LIMIT_MAX;
+use payrail_service::{DeliveryView, EVENT_LIST_LIMIT_MAX, delivery_object, event_object};
 use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
@@ -35,12 +35,44 @@ pub(crate) async fn list(
         .into_iter()
         .take(limit as usize)
         .map(|(id, event_type, _object_id, data, created_ms)| {
-            let object: Value = serde_json::from_str(&data).unwrap_or(Value::Null);
-            json!({
-                "id": id, "object": "event", "type": event_type, "created": created_ms / 1000,
-                "livemode": caller.mode.is_live(), "data": { "object": object },
-            })
+            event_object(&id, &event_type, created_ms, caller.mode.is_live(), &data)
         })
         .collect();
     Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": "/v1/events" })))
+}
+
+/// Every delivery of an event, with each attempt: when, the status code, the latency, the
+/// start of the response (at most 1 KiB) and the error.
+#[utoipa::path(get, path = "/v1/events/{id}/deliveries", tag = "events", security(("api_key" = [])),
+    params(("id" = String, Path, description = "evt_…")),
+    responses((status = 200, description = "a list object of deliveries"), (status = 404)))]
+pub(crate) async fn deliveries(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let deliveries = state.payrail.event_deliveries(&caller, &event_id(&id)?).await?;
+    Ok(Json(deliveries_list(&id, &deliveries)))
+}
+
+/// Sends an event again now, to each destination it had, with a fresh retry window.
+#[utoipa::path(post, path = "/v1/events/{id}/resend", tag = "events", security(("api_key" = [])),
+    params(("id" = String, Path, description = "evt_…")),
+    responses((status = 200, description = "the deliveries, due now"), (status = 404)))]
+pub(crate) async fn resend(
+    State(state): State<AppState>,
+    Authenticated(caller): Authenticated,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let deliveries = state.payrail.resend_event(&caller, &event_id(&id)?).await?;
+    Ok(Json(deliveries_list(&id, &deliveries)))
+}
+
+fn deliveries_list(id: &str, deliveries: &[DeliveryView]) -> Value {
+    let data: Vec<Value> = deliveries.iter().map(delivery_object).collect();
+    json!({ "object": "list", "data": data, "has_more": false, "url": format!("/v1/events/{id}/deliveries") })
+}
+
+fn event_id(text: &str) -> Result<EventId, Problem> {
+    EventId::parse(text).map_err(|_| Problem::resource_missing("event", "id"))
 }

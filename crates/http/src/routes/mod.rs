@@ -5,8 +5,10 @@ mod api_keys;
 mod balance;
 mod events;
 mod health;
+mod notify;
 mod payments;
 mod refunds;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -23,6 +25,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/notify/{channel}/{channel_account_id}", post(notify::receive))
         .route("/v1/account", get(account::retrieve))
         .route("/v1/balance", get(balance::retrieve))
         .route("/v1/balance_transactions", get(balance::list))
@@ -36,8 +39,17 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/return", get(payments::payer_return))
         .route("/v1/events", get(events::list))
+        .route("/v1/events/{id}/deliveries", get(events::deliveries))
+        .route("/v1/events/{id}/resend", post(events::resend))
         .route("/v1/refunds", post(refunds::create).get(refunds::list))
         .route("/v1/refunds/{id}", get(refunds::retrieve))
+        .route("/v1/webhook_endpoints", post(webhooks::create).get(webhooks::list))
+        .route("/v1/webhook_endpoints/{id}", get(webhooks::retrieve).post(webhooks::update).delete(webhooks::delete))
+        .route("/v1/webhook_endpoints/{id}/disable", post(webhooks::disable))
+        .route("/v1/webhook_endpoints/{id}/enable", post(webhooks::enable))
+        .route("/v1/webhook_endpoints/{id}/rotate_secret", post(webhooks::rotate_secret))
+        .route("/v1/notification_secret", get(webhooks::notification_secret))
+        .route("/v1/notification_secret/rotate", post(webhooks::rotate_notification_secret))
 }
 
 /// The `limit` query parameter of a list endpoint: 1 to `limit_max`, 10 when absent.
@@ -61,7 +73,10 @@ pub(crate) use api_keys::{
     __path_revoke as __path_api_keys_revoke,
 };
 pub(crate) use balance::{__path_list as __path_balance_transactions_list, __path_retrieve as __path_balance_retrieve};
-pub(crate) use events::__path_list as __path_events_list;
+pub(crate) use events::{
+    __path_deliveries as __path_events_deliveries, __path_list as __path_events_list,
+    __path_resend as __path_events_resend,
+};
 pub(crate) use health::{__path_healthz, __path_readyz};
 pub(crate) use payments::{
     __path_cancel as __path_payments_cancel, __path_capture as __path_payments_capture,
@@ -71,4 +86,12 @@ pub(crate) use payments::{
 pub(crate) use refunds::{
     __path_create as __path_refunds_create, __path_list as __path_refunds_list,
     __path_retrieve as __path_refunds_retrieve,
+};
+pub(crate) use webhooks::{
+    __path_create as __path_webhooks_create, __path_delete as __path_webhooks_delete,
+    __path_disable as __path_webhooks_disable, __path_enable as __path_webhooks_enable,
+    __path_list as __path_webhooks_list, __path_notification_secret as __path_webhooks_notification_secret,
+    __path_retrieve as __path_webhooks_retrieve,
+    __path_rotate_notification_secret as __path_webhooks_rotate_notification_secret,
+    __path_rotate_secret as __path_webhooks_rotate_secret, __path_update as __path_webhooks_update,
 };

@@ -20,14 +20,33 @@ pub const START_MS: i64 = 1_780_000_000_000;
 pub const PUBLIC_BASE_URL: &str = "http://payrail.test";
 
 /// The card network simulator on a real local socket, so card payments cross a network
-/// boundary as they do in production.
-async fn start_card_network(clock: &ManualClock) -> (CardNetworkClient, String) {
+/// boundary as they do in production, and the socket Payrail is served on (once its router
+/// exists). Payrail's test account always holds the notification secret; the simulator
+/// notifies `/notify/card_network/test` only when `notifying`, so that tests of the sweep
+/// see a settlement whose notification was lost.
+async fn start_card_network(clock: &ManualClock, notifying: bool) -> StartedCardNetwork {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
-    let api_key = "test-acquirer-key".to_owned();
-    let network = CardNetwork::new(api_key.clone(), url.clone(), Arc::new(clock.clone()));
-    tokio::spawn(async move { axum::serve(listener, card_network_router(network)).await });
-    (CardNetworkClient::new(&url, Secret::new(api_key), 5_000).unwrap(), url)
+    let payrail_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let notify_url = format!("http://{}/notify/card_network/test", payrail_listener.local_addr().unwrap());
+    let (api_key, notification_secret) = ("test-acquirer-key".to_owned(), payrail_service::random_token());
+    let mut network = CardNetwork::new(api_key.clone(), url.clone(), Arc::new(clock.clone()));
+    if notifying {
+        network = network.with_notifications(&notify_url, Secret::new(notification_secret.clone())).unwrap();
+    }
+    let router = card_network_router(network.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let client = CardNetworkClient::new(&url, Secret::new(api_key), 5_000).unwrap();
+    let client = client.with_notification_secret(Secret::new(notification_secret.clone()));
+    StartedCardNetwork { client, url, network, notification_secret, payrail_listener }
+}
+
+struct StartedCardNetwork {
+    client: CardNetworkClient,
+    url: String,
+    network: CardNetwork,
+    notification_secret: String,
+    payrail_listener: tokio::net::TcpListener,
 }
 
 pub struct TestApp {
@@ -39,6 +58,10 @@ pub struct TestApp {
     pub merchant_id: String,
     /// The card network simulator's base URL, for what a payer or the network itself does.
     pub card_network_url: String,
+    /// The simulator itself, for the notifications it sent.
+    pub card_network: CardNetwork,
+    /// The secret the simulator signs notifications to Payrail's test account with.
+    pub card_network_notification_secret: String,
     pub db: TestDatabase,
 }
 
@@ -54,32 +77,52 @@ impl TestApp {
     }
 
     pub async fn spawn_with_limits(db: TestDatabase, limits: Limits) -> TestApp {
-        TestApp::spawn_configured(db, limits, Policy::default()).await
+        TestApp::spawn_configured(db, limits, Box::new(|payrail| payrail), false).await
     }
 
     pub async fn spawn_with_policy(db: TestDatabase, policy: Policy) -> TestApp {
-        TestApp::spawn_configured(db, Limits::default(), policy).await
+        TestApp::spawn_with(db, move |payrail| payrail.with_policy(policy)).await
     }
 
-    async fn spawn_configured(db: TestDatabase, limits: Limits, policy: Policy) -> TestApp {
+    /// With the service configured by `configure` before it serves.
+    pub async fn spawn_with(db: TestDatabase, configure: impl FnOnce(Payrail) -> Payrail + 'static) -> TestApp {
+        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), false).await
+    }
+
+    /// As [`TestApp::spawn_with`], with the card network simulator notifying Payrail.
+    pub async fn spawn_notified(db: TestDatabase, configure: impl FnOnce(Payrail) -> Payrail + 'static) -> TestApp {
+        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), true).await
+    }
+
+    async fn spawn_configured(
+        db: TestDatabase,
+        limits: Limits,
+        configure: Box<dyn FnOnce(Payrail) -> Payrail>,
+        notifying: bool,
+    ) -> TestApp {
         let clock = ManualClock::starting_at(Timestamp::from_unix_ms(START_MS).unwrap());
         let store = Store::open(&db.url, &db.options).await.expect("open store");
         store.migrate(Timestamp::from_unix_ms(START_MS).unwrap()).await.expect("migrate");
-        let (card_network, card_network_url) = start_card_network(&clock).await;
+        let card_network = start_card_network(&clock, notifying).await;
         let payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate())
-            .with_card_network(Mode::Test, card_network)
-            .with_public_base_url(PUBLIC_BASE_URL)
-            .with_policy(policy);
+            .with_card_network(Mode::Test, card_network.client)
+            .with_public_base_url(PUBLIC_BASE_URL);
+        let payrail = configure(payrail);
         payrail.verify_server_keys().await.expect("keys");
         let bootstrapped = payrail.bootstrap().await.expect("bootstrap").expect("first start");
         let state = AppState { payrail: payrail.clone(), limits, metrics: Arc::new(Metrics::default()) };
+        let router = payrail_http::router(state);
+        let served = router.clone();
+        tokio::spawn(async move { axum::serve(card_network.payrail_listener, served).await });
         TestApp {
-            router: payrail_http::router(state),
+            router,
             payrail,
             clock,
             test_key: bootstrapped.demo_key.secret.expose().to_owned(),
             merchant_id: bootstrapped.demo_merchant.id.to_string(),
-            card_network_url,
+            card_network_url: card_network.url,
+            card_network: card_network.network,
+            card_network_notification_secret: card_network.notification_secret,
             db,
         }
     }

@@ -251,18 +251,21 @@ impl Book {
         Ok(refund_object(reference, stored))
     }
 
-    /// Ends a pending refund; settling again with the same outcome changes nothing.
+    /// Ends a pending refund; settling again with the same outcome changes nothing. The
+    /// flag says whether this call settled it (and so whether to notify the merchant's
+    /// platform).
     pub(crate) fn settle_refund(
         &mut self,
         reference: &str,
         outcome: SettleOutcome,
-    ) -> Result<RefundObject, NetworkError> {
+    ) -> Result<(RefundObject, bool), NetworkError> {
         let refund = self.refunds.get_mut(reference).ok_or(NetworkError::NotFound { what: "refund" })?;
         let settled = match outcome {
             SettleOutcome::Succeeded => RefundStatus::Succeeded,
             SettleOutcome::Failed => RefundStatus::Failed,
         };
-        if refund.status == RefundStatus::Pending {
+        let newly_settled = refund.status == RefundStatus::Pending;
+        if newly_settled {
             // Every refund names an authorization that existed when it was made, and
             // authorizations are never removed.
             let authorization = self
@@ -277,7 +280,7 @@ impl Book {
         } else if refund.status != settled {
             return Err(NetworkError::InvalidState { message: "only a pending refund can be settled" });
         }
-        Ok(refund_object(reference, refund))
+        Ok((refund_object(reference, refund), newly_settled))
     }
 
     pub(crate) fn challenge_view(&self, reference: &str) -> Result<ChallengeView, NetworkError> {

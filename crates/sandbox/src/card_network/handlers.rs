@@ -81,6 +81,8 @@ pub(crate) async fn get_refund(
 
 /// `POST /control/refunds/{reference}/settle`: sandbox-only, unauthenticated (the sandbox
 /// moves no real money). Stands in for the days a real network takes to settle a refund.
+/// A refund that settles here is announced to the merchant's platform; settling it again
+/// announces nothing, as nothing changed.
 pub(crate) async fn settle_refund(
     State(network): State<CardNetwork>,
     Path(reference): Path<String>,
@@ -88,8 +90,12 @@ pub(crate) async fn settle_refund(
 ) -> Answer<RefundObject> {
     let outcome = wire::parse_settle(&fields::body_bytes(body)?)?;
     known_reference(&reference, "refund")?;
-    let object = network.book().settle_refund(&reference, outcome).inspect_err(log_refusal("settle refund"))?;
+    let (object, newly_settled) =
+        network.book().settle_refund(&reference, outcome).inspect_err(log_refusal("settle refund"))?;
     tracing::info!(reference = %object.reference, status = object.status, "card network refund settled");
+    if let (true, Some(notifier)) = (newly_settled, &network.notifier) {
+        notifier.refund_settled(&object);
+    }
     Ok(Json(object))
 }
 

@@ -14,6 +14,10 @@
 //!   stand-in for the days a real network takes; it needs no key because the sandbox holds
 //!   no real money.
 //!
+//! When a refund settles later than the answer to its request, the network notifies the
+//! merchant's platform with a signed `POST` (see [`notify`] for that protocol), if it was
+//! built [`CardNetwork::with_notifications`].
+//!
 //! Invariant: a reference names one authorization (or one refund) forever. Sending the same
 //! request under it again returns what is stored; a different request under it is refused
 //! with `reference_conflict`. Nothing is ever charged twice.
@@ -28,6 +32,7 @@ mod challenge;
 mod error;
 mod fields;
 mod handlers;
+pub mod notify;
 mod wire;
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -42,8 +47,10 @@ use payrail_domain::{Clock, Secret};
 
 use book::Book;
 use error::NetworkError;
+use notify::Notifier;
 
 pub use cards::{APPROVED_CARD, ASYNCHRONOUS_REFUND_CARD, CHALLENGE_CARD, DECLINED_CARDS, PROCESSING_ERROR_CARD};
+pub use notify::{NOTIFICATION_SIGNATURE_HEADER, NotificationSetupError, SentNotification, sign_notification};
 
 /// Largest request body the simulator reads; its requests are a few hundred bytes.
 const BODY_BYTES_MAX: usize = 16 * 1024;
@@ -54,6 +61,8 @@ const BODY_BYTES_MAX: usize = 16 * 1024;
 #[derive(Clone)]
 pub struct CardNetwork {
     shared: Arc<Shared>,
+    /// Where settlements are announced; without one, the merchant's platform has to ask.
+    notifier: Option<Arc<Notifier>>,
 }
 
 struct Shared {
@@ -85,7 +94,21 @@ impl CardNetwork {
     ) -> CardNetwork {
         let public_base_url = public_base_url.trim_end_matches('/').to_owned();
         let book = Mutex::new(Book::new(public_base_url, objects_max));
-        CardNetwork { shared: Arc::new(Shared { api_key: Secret::new(api_key), clock, book }) }
+        CardNetwork { shared: Arc::new(Shared { api_key: Secret::new(api_key), clock, book }), notifier: None }
+    }
+
+    /// This network, also notifying `url` (the merchant platform's notification endpoint)
+    /// of every refund that settles, signed with `secret`. Clones made afterwards notify
+    /// too; the memory stays shared with clones made before.
+    pub fn with_notifications(self, url: &str, secret: Secret<String>) -> Result<CardNetwork, NotificationSetupError> {
+        let notifier = Notifier::new(url, secret, Arc::clone(&self.shared.clock))?;
+        Ok(CardNetwork { notifier: Some(Arc::new(notifier)), ..self })
+    }
+
+    /// The notifications sent so far (the most recent thousand), oldest first, with how
+    /// their delivery went. Empty without [`CardNetwork::with_notifications`].
+    pub fn sent_notifications(&self) -> Vec<SentNotification> {
+        self.notifier.as_ref().map(|notifier| notifier.sent()).unwrap_or_default()
     }
 
     /// The memory, locked. Every rule runs inside one short critical section without any

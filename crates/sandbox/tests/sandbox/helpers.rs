@@ -47,6 +47,11 @@ impl Network {
         // A trailing slash in configuration must not double up in generated URLs.
         let network =
             CardNetwork::with_objects_max(API_KEY.to_owned(), format!("{PUBLIC_BASE_URL}/"), clock, objects_max);
+        Network::serving(network)
+    }
+
+    /// The given simulator behind the prefix.
+    pub fn serving(network: CardNetwork) -> Network {
         Network { router: Router::new().nest(PREFIX, card_network_router(network)) }
     }
 

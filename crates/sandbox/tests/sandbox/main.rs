@@ -7,4 +7,5 @@ mod authorizations;
 mod challenge;
 mod helpers;
 mod lifecycle;
+mod notifications;
 mod requests;

@@ -7,7 +7,7 @@ use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::idempotency::IdempotencyKey;
 use payrail_domain::{ApiKeySecret, Mode, Secret};
 use payrail_service::{
-    Caller, CardInput, Cursor, IdempotencyClaim, IdempotentRequest, NewPayment, Payrail, PaymentFilter, ServerKeys,
+    Caller, CardInput, Cursor, IdempotencyClaim, IdempotentRequest, NewPayment, PaymentFilter, Payrail, ServerKeys,
 };
 use payrail_testkit::on_each_backend;
 use serde_json::Value;

@@ -4,7 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 mod idempotency;
+mod jobs;
 mod verify;
+mod webhook_signature;
 
 use std::sync::Arc;
 

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod jobs;
+
 use payrail_domain::{Merchant, MerchantId, MerchantName, MerchantStatus, Timestamp};
 use payrail_store::{Conn, MIGRATIONS, Store, StoreError, merchants};
 use payrail_testkit::{Backend, TestDatabase, on_each_backend};

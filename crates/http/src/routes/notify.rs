@@ -1,0 +1,41 @@
+//! `POST /notify/{channel}/{channel_account_id}`: where providers report results that come
+//! later than their answers (the card network's settled refunds).
+//!
+//! Boundary: no API key here; the provider's signature over the raw body is the
+//! authentication, and the service checks it before anything else. So the body is read as
+//! bytes, exactly as sent (within the global body limit), and handed over untouched.
+//!
+//! The answers are what a provider's sender expects: 204 when the notification is taken
+//! (applied now, or already, or about nothing this account holds: the provider stops
+//! resending), 400 with a short reason when it is refused (bad signature, stale, malformed:
+//! the provider may resend), 404 for a channel or account that receives nothing here. An
+//! answer never repeats the body.
+//!
+//! A provider sends no `Idempotency-Key`; one sent anyway would make the idempotency layer
+//! ask for an API key, which a provider has not got, so it would be refused with 401.
+
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use payrail_domain::Problem;
+
+use crate::{ApiError, AppState};
+
+pub(crate) async fn receive(
+    State(state): State<AppState>,
+    Path((channel, channel_account_id)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<StatusCode, ApiError> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::invalid_request("body_too_large", "the request body is larger than the server accepts")
+                .with_status(413)
+        } else {
+            Problem::invalid_request("body_unreadable", "the request body could not be read")
+        }
+    })?;
+    state.payrail.accept_notification(&channel, &channel_account_id, &headers, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
