@@ -29,7 +29,9 @@ const STORED_RESPONSE_BYTES_MAX: usize = 1024 * 1024;
 const LEASE_MARGIN_MS: i64 = 5_000;
 
 pub(crate) async fn handle(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if request.method() != Method::POST {
+    // Only the API's own requests: a channel's notification is authenticated by its
+    // signature, not an API key, and deduplicated by its own id.
+    if request.method() != Method::POST || !request.uri().path().starts_with("/v1/") {
         return next.run(request).await;
     }
     let Some(header) = request.headers().get("idempotency-key") else {

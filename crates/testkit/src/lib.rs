@@ -5,9 +5,12 @@
 //! `PAYRAIL_TEST_REQUIRE_POSTGRES=1` (as CI sets it) a missing or unreachable PostgreSQL
 //! fails the test instead of being skipped silently.
 
+mod stripe_python;
+
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
+pub use stripe_python::{construct_event, stripe_python};
 
 use payrail_store::StoreOptions;
 use sqlx::Connection;

@@ -11,8 +11,8 @@
 //! the provider may resend), 404 for a channel or account that receives nothing here. An
 //! answer never repeats the body.
 //!
-//! A provider sends no `Idempotency-Key`; one sent anyway would make the idempotency layer
-//! ask for an API key, which a provider has not got, so it would be refused with 401.
+//! The idempotency layer leaves these requests alone (it serves `/v1/` only): a provider's
+//! notification carries its own id, which the service deduplicates.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;

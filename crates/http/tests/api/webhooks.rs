@@ -206,3 +206,31 @@ async fn addresses_a_webhook_may_not_reach_are_refused_when_configured() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_real_delivery_is_accepted_by_the_official_stripe_library() {
+    let Some(python) = payrail_testkit::stripe_python() else { return };
+    on_each_backend(|db| async {
+        let app = TestApp::spawn(db).await;
+        // Stripe's verifier checks the signature's time against the real clock.
+        let real_now = payrail_domain::Clock::now(&payrail_service::SystemClock);
+        app.clock.advance_ms(real_now.ms_since(app.payrail.clock().now()));
+        let receiver = Receiver::start().await;
+        let (_, secret) = endpoint(&app, &receiver.url, json!(["payment.succeeded"])).await;
+        pay(&app, "hook-stripe", None).await;
+        assert_eq!(dispatch(&app).await, 1);
+        let received = receiver.received().remove(0);
+        let header = received.headers["payrail-signature"].to_str().unwrap();
+        let output = payrail_testkit::construct_event(&python, received.body.as_bytes(), header, &[&secret]);
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.contains("accepted evt_"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let tampered = received.body.replace("\"amount\":1000", "\"amount\":1");
+        let refused = payrail_testkit::construct_event(&python, tampered.as_bytes(), header, &[&secret]);
+        assert!(!refused.status.success(), "stripe accepted a tampered body");
+    })
+    .await;
+}

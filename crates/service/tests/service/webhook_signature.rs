@@ -5,8 +5,7 @@
 //! virtualenv with a pinned `stripe`. Without the package these tests fail, saying how to
 //! install it, unless `PAYRAIL_TEST_SKIP_STRIPE_PY=1` says to skip them on purpose.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 
 use payrail_domain::{Clock, Secret};
 use payrail_service::SystemClock;
@@ -14,55 +13,15 @@ use payrail_service::webhook_signature::{TOLERANCE_SECONDS, new_webhook_secret, 
 
 /// Verifies the payload on stdin against the header in argv[1] once per secret in
 /// argv[2..]; any refusal raises, so the exit status is non-zero.
-const VERIFIER: &str = r#"
-import sys
-import stripe
-payload = sys.stdin.buffer.read()
-header = sys.argv[1]
-for secret in sys.argv[2:]:
-    event = stripe.Webhook.construct_event(payload, header, secret)
-    assert event.id == "evt_01jbx7k2n8e4qv0g3m5r6s7t8w", event.id
-print("accepted")
-"#;
-
-/// A realistic event, non-ASCII text included, since the Python side decodes the body as
-/// UTF-8 before hashing it again.
 const EVENT_BODY: &str = r#"{"id":"evt_01jbx7k2n8e4qv0g3m5r6s7t8w","object":"event","type":"payment.succeeded","created":1700000000,"livemode":false,"data":{"object":{"id":"pay_01jbx7k2n8e4qv0g3m5r6s7t8v","object":"payment","amount":12500,"currency":"eur","status":"succeeded","description":"Café crème – commande n°42","metadata":{"order":"42"}}}}"#;
 
 fn python() -> Option<String> {
-    let python = std::env::var("PAYRAIL_TEST_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let probe = Command::new(&python).args(["-c", "import stripe"]).output();
-    if probe.as_ref().is_ok_and(|output| output.status.success()) {
-        return Some(python);
-    }
-    if std::env::var("PAYRAIL_TEST_SKIP_STRIPE_PY").as_deref() == Ok("1") {
-        eprintln!("skipping the stripe-python check: PAYRAIL_TEST_SKIP_STRIPE_PY=1");
-        return None;
-    }
-    let detail = match probe {
-        Ok(output) => String::from_utf8_lossy(&output.stderr).into_owned(),
-        Err(error) => error.to_string(),
-    };
-    panic!(
-        "`{python} -c 'import stripe'` failed ({}). Install the package (`.ci/run` creates \
-         target/py-stripe with it; or `python3 -m venv target/py-stripe && \
-         target/py-stripe/bin/pip install stripe`) and set PAYRAIL_TEST_PYTHON to that \
-         interpreter, or set PAYRAIL_TEST_SKIP_STRIPE_PY=1 to skip this check deliberately",
-        detail.trim()
-    );
+    payrail_testkit::stripe_python()
 }
 
 fn construct_event(python: &str, payload: &[u8], header: &str, secrets: &[&Secret<String>]) -> Output {
-    let mut child = Command::new(python)
-        .args(["-c", VERIFIER, header])
-        .args(secrets.iter().map(|secret| secret.expose()))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(payload).unwrap();
-    child.wait_with_output().unwrap()
+    let secrets: Vec<&str> = secrets.iter().map(|secret| secret.expose().as_str()).collect();
+    payrail_testkit::construct_event(python, payload, header, &secrets)
 }
 
 #[track_caller]
