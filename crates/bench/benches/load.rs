@@ -3,7 +3,8 @@
 //! setup: `cargo bench -p payrail-bench`.
 //!
 //! Scenarios, in order: card payments created and confirmed in one request (the headline),
-//! then `GET /v1/account`, then `GET /healthz`. After the payments, the database must hold
+//! then `GET /v1/account`, then `GET /healthz`, then webhooks (a backlog of deliveries
+//! drained to a local receiver, and the latency from a payment's answer to its event). After the payments, the database must hold
 //! exactly as many succeeded payments as were acknowledged; otherwise the run fails.
 //!
 //! Boundary: a measuring tool, not part of the product. It reaches Payrail only through
@@ -25,7 +26,7 @@ use payrail_service::ServerKeys;
 use payrail_bench::database::FreshDatabase;
 use payrail_bench::load::{LoadPlan, LoadResult, Scenario};
 use payrail_bench::verify::{self, PaymentCheck};
-use payrail_bench::{load, report, scenarios, server};
+use payrail_bench::{load, report, scenarios, server, webhooks};
 
 /// The command line. Every limit is bounded so that a typo cannot start a run that never ends.
 #[derive(Debug, Parser)]
@@ -49,6 +50,12 @@ struct Args {
     /// Unmeasured seconds before each scenario, to fill pools and caches.
     #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(0..=600))]
     warmup_s: u64,
+    /// Payments whose webhooks wait, then drain, in the webhook scenario.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    webhook_backlog: u64,
+    /// Payments made one after another by a few clients to time webhook latency.
+    #[arg(long, default_value_t = 400, value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    webhook_live: u64,
     /// Passed by `cargo bench` to every bench target; accepted and ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -110,7 +117,7 @@ async fn run(args: &Args) -> anyhow::Result<Outcome> {
 }
 
 async fn run_on(database: &FreshDatabase, keys: ServerKeys, args: &Args) -> anyhow::Result<Outcome> {
-    let server = server::start(database, keys).await?;
+    let mut server = server::start(database, keys).await?;
     let plan = LoadPlan {
         address: server.address,
         concurrency: args.concurrency,
@@ -130,9 +137,25 @@ async fn run_on(database: &FreshDatabase, keys: ServerKeys, args: &Args) -> anyh
     for scenario in &scenarios::reads(&server.api_key) {
         errors_total = errors_total.saturating_add(measure(&plan, scenario).await?.errors_total());
     }
+    report::print_webhooks(&measure_webhooks(&mut server, args).await?);
     server.stop().await.context("the server did not shut down cleanly")?;
     println!("server shut down gracefully");
     Ok(Outcome { errors_total, payments: payment_check })
+}
+
+/// The webhook scenario, after the others: a backlog drained, then live latencies.
+async fn measure_webhooks(server: &mut server::RunningServer, args: &Args) -> anyhow::Result<webhooks::WebhookResult> {
+    let (address, api_key) = (server.address, server.api_key.clone());
+    let receiver = webhooks::Receiver::start().await?;
+    webhooks::register(address, &api_key, &receiver).await?;
+    let count = usize::try_from(args.webhook_backlog).unwrap_or(usize::MAX);
+    let clients = usize::from(args.concurrency);
+    let (backlog, drain) =
+        webhooks::drain_backlog(address, &api_key, &receiver, count, clients, || server.start_webhook_dispatcher())
+            .await?;
+    let live = usize::try_from(args.webhook_live).unwrap_or(usize::MAX);
+    let latencies_us = webhooks::live_latencies(address, &api_key, &receiver, live).await?;
+    Ok(webhooks::WebhookResult { backlog, drain, latencies_us })
 }
 
 async fn measure(plan: &LoadPlan, scenario: &Scenario) -> anyhow::Result<LoadResult> {

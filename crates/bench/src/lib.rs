@@ -11,3 +11,4 @@ pub mod report;
 pub mod scenarios;
 pub mod server;
 pub mod verify;
+pub mod webhooks;

@@ -8,6 +8,7 @@ use crate::database::FreshDatabase;
 use crate::load::{LoadPlan, LoadResult, REQUESTS_MAX, Scenario};
 use crate::server::{RunningServer, SANDBOX_CARD_NETWORK_PATH};
 use crate::verify::PaymentCheck;
+use crate::webhooks::WebhookResult;
 
 /// The percentiles reported, in parts per ten thousand, with their labels.
 const PERCENTILES: [(&str, u64); 4] = [("p50", 5_000), ("p90", 9_000), ("p99", 9_900), ("p99.9", 9_990)];
@@ -51,6 +52,22 @@ pub fn print_scenario(scenario: &Scenario, result: &LoadResult) {
     }
     latency.push_str(&format!("max {}", milliseconds(result.latencies_us.last().copied())));
     println!("  latency ms    {latency}");
+}
+
+/// The webhook scenario: how fast a backlog drained, and the live latencies.
+pub fn print_webhooks(result: &WebhookResult) {
+    let backlog = u64::try_from(result.backlog).unwrap_or(u64::MAX);
+    println!();
+    println!("scenario: webhooks, payment.succeeded to a local receiver (signed, SSRF-checked, logged)");
+    println!("  backlog       {backlog} deliveries drained in {} ms", result.drain.as_millis());
+    println!("  throughput    {} deliveries/s", hundredths(per_second_hundredths(backlog, result.drain)));
+    let mut latency = String::new();
+    for (label, parts_per_ten_thousand) in PERCENTILES {
+        let value = percentile_us(&result.latencies_us, parts_per_ten_thousand);
+        latency.push_str(&format!("{label} {}  ", milliseconds(value)));
+    }
+    latency.push_str(&format!("max {}", milliseconds(result.latencies_us.last().copied())));
+    println!("  succeeded → delivered, ms ({} live payments)  {latency}", result.latencies_us.len());
 }
 
 pub fn print_payment_check(check: &PaymentCheck) {

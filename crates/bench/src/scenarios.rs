@@ -17,7 +17,7 @@ pub fn create_and_confirm_payments(api_key: &str) -> Scenario {
         unit: "payments",
         path: PAYMENTS_PATH,
         api_key: Some(api_key.to_owned()),
-        body: Some(payment_body),
+        body: Some(task_payment_body),
         expected_in_body: Some(PAYMENT_SUCCEEDED),
     }
 }
@@ -46,10 +46,13 @@ pub fn reads(api_key: &str) -> [Scenario; 2] {
 
 /// A payment of 10.00 USD (1000 minor units) whose order number is unique per task and
 /// request, as the store requires per merchant.
-fn payment_body(task: u16, sequence: u64) -> String {
-    format!(
-        r#"{{"amount":1000,"currency":"usd","merchant_order_no":"bench-{task}-{sequence}","confirm":true,{PAYMENT_METHOD}}}"#
-    )
+fn task_payment_body(task: u16, sequence: u64) -> String {
+    payment_body(&format!("bench-{task}-{sequence}"))
+}
+
+/// A confirmed payment of 10.00 USD with the approved test card under `order_no`.
+pub fn payment_body(order_no: &str) -> String {
+    format!(r#"{{"amount":1000,"currency":"usd","merchant_order_no":"{order_no}","confirm":true,{PAYMENT_METHOD}}}"#)
 }
 
 /// The sandbox's always-approved test card; not a real card.
@@ -62,13 +65,13 @@ mod tests {
     #[test]
     fn payment_bodies_differ_only_in_their_order_number() {
         let expected = r#"{"amount":1000,"currency":"usd","merchant_order_no":"bench-3-17","confirm":true,"payment_method":{"type":"card","card":{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}}}"#;
-        assert_eq!(payment_body(3, 17), expected);
-        assert_ne!(payment_body(3, 17), payment_body(31, 7));
-        assert_ne!(payment_body(1, 0), payment_body(0, 1));
+        assert_eq!(task_payment_body(3, 17), expected);
+        assert_ne!(task_payment_body(3, 17), task_payment_body(31, 7));
+        assert_ne!(task_payment_body(1, 0), task_payment_body(0, 1));
     }
 
     #[test]
     fn the_payment_card_is_the_sandbox_card_that_is_always_approved() {
-        assert!(payment_body(0, 0).contains(payrail_sandbox::card_network::APPROVED_CARD));
+        assert!(task_payment_body(0, 0).contains(payrail_sandbox::card_network::APPROVED_CARD));
     }
 }

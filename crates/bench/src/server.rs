@@ -37,6 +37,7 @@ pub struct RunningServer {
     pub store_connections_max: u32,
     payrail: Payrail,
     stop: oneshot::Sender<()>,
+    stop_dispatching: Option<tokio::sync::watch::Sender<bool>>,
     task: JoinHandle<std::io::Result<()>>,
 }
 
@@ -76,6 +77,7 @@ pub async fn start(database: &FreshDatabase, keys: ServerKeys) -> anyhow::Result
         store_connections_max: options.connections_max,
         payrail,
         stop,
+        stop_dispatching: None,
         task,
     })
 }
@@ -97,8 +99,19 @@ fn with_sandbox_card_network(
 }
 
 impl RunningServer {
+    /// Starts delivering webhooks, as `payrail serve` does; they stop with the server.
+    pub fn start_webhook_dispatcher(&mut self) {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let payrail = self.payrail.clone();
+        tokio::spawn(async move { payrail.run_webhook_dispatcher(stopping).await });
+        self.stop_dispatching = Some(stop);
+    }
+
     /// Stops accepting, lets requests in flight finish, and closes the database pools.
     pub async fn stop(self) -> anyhow::Result<()> {
+        if let Some(stop) = &self.stop_dispatching {
+            let _ = stop.send(true);
+        }
         let _ = self.stop.send(());
         match tokio::time::timeout(Duration::from_millis(SHUTDOWN_TIMEOUT_MS), self.task).await {
             Ok(Ok(result)) => result.context("the server failed")?,

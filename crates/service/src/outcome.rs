@@ -8,11 +8,13 @@ use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
 use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentError};
 use payrail_domain::{AttemptId, ErrorType, JournalEntryId, Money, Problem, Timestamp};
 use payrail_store::ledger::EntryLinks;
+use payrail_store::payments::FIRST_QUERY_AFTER_MS;
 use payrail_store::{Tx, attempts, fee_schedules, ledger, payments};
 
 use crate::ServiceError;
 use crate::payments::record_event;
 use crate::random::id_random;
+use crate::sweeps::QUERY_INTERVAL_MS_MAX;
 
 /// What became of an attempt, as far as Payrail can tell.
 #[derive(Debug)]
@@ -41,10 +43,15 @@ pub(crate) async fn apply_attempt_result(
         // Another request already applied this attempt's outcome.
         return Ok((payment, None));
     }
+    let last_change = payment.updated;
     payment.updated = now;
     let (attempt_status, event, problem) = match result {
         AttemptResult::Unknown => {
             attempts::set_outcome(tx.conn(), attempt_id, AttemptStatus::Unknown, None, None, now).await?;
+            // Ask again after as long as it has been unknown (a minute at least, an hour at
+            // most): the waits double while the channel stays silent.
+            let waited = now.ms_since(last_change).clamp(FIRST_QUERY_AFTER_MS, QUERY_INTERVAL_MS_MAX);
+            payments::set_next_query(tx.conn(), &payment.id, now.plus_ms(waited)).await?;
             return Ok((payment, None));
         }
         AttemptResult::Answered(AuthorizationOutcome::Approved { captured, network_transaction_id }) => {

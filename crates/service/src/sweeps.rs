@@ -19,8 +19,10 @@ use crate::{Payrail, ServiceError};
 pub const SWEEP_BATCH_MAX: u32 = 100;
 /// How long an authorization is held for capture before it is released.
 pub const AUTHORIZATION_HOLD_MS: i64 = 7 * 24 * 60 * 60 * 1000;
-/// How long an attempt may stay unresolved before the sweep asks the network.
+/// How long a refund may stay pending before the sweep asks the network.
 pub const UNRESOLVED_AFTER_MS: i64 = 60 * 1000;
+/// The longest wait between two queries about a payment stuck in processing.
+pub const QUERY_INTERVAL_MS_MAX: i64 = 60 * 60 * 1000;
 
 /// What one round of sweeps did.
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -41,8 +43,7 @@ impl Payrail {
         let held = self
             .due(&[PaymentStatus::RequiresCapture], SweepClock::UpdatedAt, now.plus_ms(-AUTHORIZATION_HOLD_MS))
             .await?;
-        let stuck =
-            self.due(&[PaymentStatus::Processing], SweepClock::UpdatedAt, now.plus_ms(-UNRESOLVED_AFTER_MS)).await?;
+        let stuck = self.due(&[PaymentStatus::Processing], SweepClock::NextQuery, now).await?;
         let mut report = SweepReport::default();
         for id in &expired {
             report.expired +=

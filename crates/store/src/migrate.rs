@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "inbound_notifications",
         sql: include_str!("../migrations/0009_inbound_notifications.sql"),
     },
+    Migration { version: 10, name: "payment_queries", sql: include_str!("../migrations/0010_payment_queries.sql") },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

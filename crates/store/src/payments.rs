@@ -229,11 +229,26 @@ fn stored_card(row: &impl Columns) -> Result<Option<StoredCard>, StoreError> {
     Ok(Some(StoredCard { token, summary }))
 }
 
-/// Which time a sweep compares: a payment's deadline, or when it last changed.
+/// Which time a sweep compares: a payment's deadline, when it last changed, or when the
+/// channel is next to be asked about it.
 #[derive(Debug, Clone, Copy)]
 pub enum SweepClock {
     ExpiresAt,
     UpdatedAt,
+    /// `next_query_at`, or a minute after the last change when no query was made yet.
+    NextQuery,
+}
+
+/// The first query about a processing payment comes this long after it last changed.
+pub const FIRST_QUERY_AFTER_MS: i64 = 60_000;
+
+/// Sets when the sweep next asks the channel about a processing payment.
+pub async fn set_next_query(conn: Conn<'_>, id: &PaymentId, at: Timestamp) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        sqlx::query("UPDATE payments SET next_query_at_ms = $1 WHERE id = $2").bind(at.unix_ms()).bind(id.as_str())
+    )?;
+    Ok(())
 }
 
 /// Ids of payments in one of `statuses` whose chosen time is at or before `before`,
@@ -248,6 +263,7 @@ pub async fn due(
     let column = match clock {
         SweepClock::ExpiresAt => "expires_at_ms",
         SweepClock::UpdatedAt => "updated_at_ms",
+        SweepClock::NextQuery => "COALESCE(next_query_at_ms, updated_at_ms + 60000)", // FIRST_QUERY_AFTER_MS
     };
     // Statuses are our own fixed names, never client input.
     let list: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();

@@ -31,8 +31,9 @@ impl Payrail {
 }
 pub(crate) mod secrets;
 
-/// How often an idle dispatcher looks for due deliveries.
-pub const DISPATCH_POLL_MS: u64 = 500;
+/// How often an idle dispatcher looks for due deliveries: the most a new delivery waits
+/// before its first attempt. An empty look is one indexed query.
+pub const DISPATCH_POLL_MS: u64 = 100;
 
 impl Payrail {
     /// Delivers webhooks until `stop` turns true: claims what is due, and waits a little

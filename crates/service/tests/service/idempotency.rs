@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::idempotency::IdempotencyKey;
-use payrail_domain::{ApiKeySecret, Mode, Secret};
+use payrail_domain::{ApiKeySecret, Clock, Mode, Secret};
 use payrail_service::{
     Caller, CardInput, Cursor, IdempotencyClaim, IdempotentRequest, NewPayment, PaymentFilter, Payrail, ServerKeys,
 };
@@ -39,6 +39,19 @@ async fn claim(payrail: &Payrail, caller: &Caller, key: &IdempotencyKey) -> Idem
     payrail.claim_idempotency_key(caller, key, "fingerprint".into(), 0).await.unwrap()
 }
 
+/// A card network that accepts connections and never answers: its URL and its task.
+async fn silent_network() -> (String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    (url, task)
+}
+
 fn replayed(claim: IdempotencyClaim) -> (u16, Value) {
     match claim {
         IdempotencyClaim::Replay(stored) => (stored.status, serde_json::from_str(&stored.body).unwrap()),
@@ -65,15 +78,7 @@ async fn a_request_that_dies_after_committing_is_replayed_not_run_again() {
 #[tokio::test]
 async fn a_charge_that_dies_waiting_for_the_network_answers_with_the_payment_in_processing() {
     on_each_backend(|db| async move {
-        // A card network that accepts connections and never answers.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let silent = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
+        let (url, silent) = silent_network().await;
         let client = CardNetworkClient::new(&url, Secret::new("key".into()), 60_000).unwrap();
         let payrail = instance(&db, ServerKeys::generate()).await.with_card_network(Mode::Test, client);
         let key = IdempotencyKey::parse("charge-1").unwrap();
@@ -103,6 +108,64 @@ async fn a_charge_that_dies_waiting_for_the_network_answers_with_the_payment_in_
         let (status, body) = replayed(claim(&payrail, &caller, &key).await);
         assert_eq!((status, body["id"].as_str()), (200, Some(processing.id.as_str())));
         assert_eq!(body["status"], "processing", "{body}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_payment_stuck_in_processing_is_queried_less_and_less_often() {
+    on_each_backend(|db| async move {
+        let (url, silent) = silent_network().await;
+        let clock = payrail_service::ManualClock::starting_at(
+            payrail_domain::Timestamp::from_unix_ms(1_800_000_000_000).unwrap(),
+        );
+        let store = payrail_store::Store::open(&db.url, &db.options).await.unwrap();
+        store.migrate(clock.now()).await.unwrap();
+        let client = CardNetworkClient::new(&url, Secret::new("key".into()), 200).unwrap();
+        let payrail = Payrail::new(store, std::sync::Arc::new(clock.clone()), ServerKeys::generate())
+            .with_card_network(Mode::Test, client);
+        let key = IdempotencyKey::parse("stuck-1").unwrap();
+        let caller = caller_with_key(&payrail, &key).await;
+        let card = CardInput {
+            number: Secret::new("4242424242424242".into()),
+            exp_month: 12,
+            exp_year: 2040,
+            cvc: Secret::new("123".into()),
+        };
+        // The network never answers the charge nor the query after it: the payment is processing.
+        let paid = payrail.create_payment(&caller, order("stuck-1", Some(card))).await.unwrap();
+        assert_eq!(paid.status, payrail_domain::payment::PaymentStatus::Processing);
+        let due = |payrail: Payrail| async move {
+            let mut reader = payrail.store().reader().await.unwrap();
+            let statuses = [payrail_domain::payment::PaymentStatus::Processing];
+            let now = payrail.clock().now();
+            payrail_store::payments::due(
+                reader.conn(),
+                &statuses,
+                payrail_store::payments::SweepClock::NextQuery,
+                now,
+                10,
+            )
+            .await
+            .unwrap()
+            .len()
+        };
+        for (advance_ms, expected_due) in [(59_000, 0), (2_000, 1)] {
+            clock.advance_ms(advance_ms);
+            assert_eq!(due(payrail.clone()).await, expected_due);
+        }
+        // The sweep asks, hears nothing, and waits as long as the payment has waited so far.
+        assert_eq!(payrail.sweep_payments().await.unwrap().attempts_resolved, 0);
+        for (advance_ms, expected_due) in [(60_000, 0), (2_000, 1)] {
+            clock.advance_ms(advance_ms);
+            assert_eq!(due(payrail.clone()).await, expected_due, "after {advance_ms} ms more");
+        }
+        payrail.sweep_payments().await.unwrap();
+        for (advance_ms, expected_due) in [(120_000, 0), (5_000, 1)] {
+            clock.advance_ms(advance_ms);
+            assert_eq!(due(payrail.clone()).await, expected_due, "the wait doubled");
+        }
+        silent.abort();
     })
     .await;
 }
