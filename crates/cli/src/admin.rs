@@ -184,6 +184,7 @@ pub fn render_config(settings: &Settings) -> String {
         settings.database_connections_max.value.to_string(),
         settings.database_connections_max.origin,
     );
+    line("job_workers", settings.job_workers.value.to_string(), settings.job_workers.origin);
     let (policy, [rate_origin, fixed_origin, returns_origin, limits_origin]) =
         (&settings.policy.policy, settings.policy.origins);
     line("fee_rate_basis_points", policy.default_fees().rate_basis_points().to_string(), rate_origin);

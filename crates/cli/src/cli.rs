@@ -50,6 +50,9 @@ pub struct GlobalArgs {
     /// Most database connections in the pool [default: 10]
     #[arg(long, env = "PAYRAIL_DATABASE_CONNECTIONS_MAX", global = true)]
     pub database_connections_max: Option<u32>,
+    /// Background job workers in this instance (maintenance sweeps, pruning) [default: 2]
+    #[arg(long, env = "PAYRAIL_JOB_WORKERS", global = true, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub job_workers: Option<u16>,
     /// The default fee's rate, in basis points (290 is 2.9%) [default: 290]
     #[arg(long, env = "PAYRAIL_FEE_RATE_BASIS_POINTS", global = true)]
     pub fee_rate_basis_points: Option<u32>,

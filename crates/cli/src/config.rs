@@ -32,6 +32,7 @@ pub struct FileConfig {
     request_timeout_ms: Option<u64>,
     connections_max: Option<usize>,
     database_connections_max: Option<u32>,
+    job_workers: Option<u16>,
     fee_rate_basis_points: Option<u32>,
     fee_fixed_minor: Option<i64>,
     refund_returns_fee: Option<bool>,
@@ -82,11 +83,15 @@ pub struct Settings {
     pub limits: Limits,
     pub limit_origins: [Origin; 3],
     pub database_connections_max: Setting<u32>,
+    pub job_workers: Setting<u16>,
     pub policy: PolicySettings,
     pub webhooks: WebhookSettings,
 }
 
 pub const SERVER_KEY_ENV: &str = "PAYRAIL_SERVER_KEY";
+/// Job workers per instance unless configured: two let a long job (a sweep waiting on the
+/// network) not hold up the others; instances add their own, since claims never collide.
+pub const JOB_WORKERS_DEFAULT: u16 = 2;
 
 impl Settings {
     pub fn resolve(args: &GlobalArgs, matches: &ArgMatches) -> anyhow::Result<Settings> {
@@ -177,6 +182,7 @@ impl Settings {
                 request_timeout_ms: timeout.value,
                 connections_max: connections.value,
             },
+            job_workers: choose(args.job_workers, pick("job_workers"), file.job_workers, JOB_WORKERS_DEFAULT),
             database_connections_max: choose(
                 args.database_connections_max,
                 pick("database_connections_max"),

@@ -42,7 +42,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
 
     let runner = JobRunner::new(payrail.clone(), JobRegistry::standard(), RunnerOptions::default());
     runner.ensure_recurring().await.map_err(|e| anyhow::anyhow!("cannot schedule the recurring jobs: {e}"))?;
-    let workers = runner.start(JOB_WORKERS);
+    let workers = runner.start(usize::from(settings.job_workers.value));
     let (stop_dispatching, dispatching) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn({
         let payrail = payrail.clone();
@@ -100,11 +100,6 @@ fn with_sandbox_card_network(payrail: Payrail, base_url: &str) -> anyhow::Result
         .with_notification_secret(Secret::new(notification_secret));
     Ok((payrail.with_card_network(Mode::Test, client).with_public_base_url(base_url), network))
 }
-
-/// Workers claiming and running jobs in this instance. Two let a long job (a sweep waiting
-/// on the network) not hold up the others; instances add their own, since claims never
-/// collide.
-const JOB_WORKERS: usize = 2;
 
 async fn shutdown_signal() {
     let interrupt = async {
