@@ -9,6 +9,7 @@ use payrail_domain::payment::{
 use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
 use payrail_domain::{Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
+use payrail_store::deliveries::NotifyTarget;
 use payrail_store::idempotency::Recording;
 use payrail_store::payments::{Cursor, PaymentFilter};
 use payrail_store::{Conn, Tx, deliveries, events, payments};
@@ -234,18 +235,17 @@ pub(crate) async fn record_event(
         merchant_id: &payment.merchant_id,
         livemode: payment.livemode,
         object_id: payment.id.as_str(),
-        payment_id: Some(&payment.id),
+        notify: payment.notify_url.as_ref().map_or(NotifyTarget::None, |url| NotifyTarget::Url(url.as_str())),
     };
     record_object_event(conn, subject, payment_object(payment), event_type, now).await
 }
 
-/// What an event is about: whose it is, its object, and the payment whose `notify_url`
-/// hears of it, if any.
+/// What an event is about: whose it is, its object, and which `notify_url` hears of it.
 pub(crate) struct Subject<'a> {
     pub merchant_id: &'a MerchantId,
     pub livemode: bool,
     pub object_id: &'a str,
-    pub payment_id: Option<&'a PaymentId>,
+    pub notify: NotifyTarget<'a>,
 }
 
 /// Writes an event carrying `object` (its API form) and, in the same unit, its webhook
@@ -267,7 +267,7 @@ pub(crate) async fn record_object_event(
         created: now,
     };
     events::insert(conn.reborrow(), &event).await?;
-    deliveries::fan_out(conn, &event, subject.payment_id, now).await?;
+    deliveries::fan_out(conn, &event, subject.notify, now).await?;
     Ok(())
 }
 

@@ -12,6 +12,7 @@ use payrail_domain::payment::PaymentStatus;
 use payrail_domain::payment_record::Payment;
 use payrail_domain::refund::{Refund, RefundReason, RefundStatus};
 use payrail_domain::{JournalEntryId, Mode, Money, PaymentId, Problem, RefundId, Timestamp};
+use payrail_store::deliveries::NotifyTarget;
 use payrail_store::idempotency::Recording;
 use payrail_store::ledger::EntryLinks;
 use payrail_store::{Tx, ledger, payments, refunds};
@@ -237,7 +238,7 @@ async fn record_refund_event(
         merchant_id: &refund.merchant_id,
         livemode: refund.livemode,
         object_id: refund.id.as_str(),
-        payment_id: Some(&refund.payment_id),
+        notify: NotifyTarget::OfPayment(&refund.payment_id),
     };
     record_object_event(tx.conn(), subject, refund_object(refund), event_type, now).await
 }

@@ -47,12 +47,22 @@ pub struct DeliveryView {
     pub log: Vec<AttemptLog>,
 }
 
+/// Which `notify_url`, if any, hears of an event.
+#[derive(Debug, Clone, Copy)]
+pub enum NotifyTarget<'a> {
+    None,
+    /// The URL itself, when the caller holds the payment.
+    Url(&'a str),
+    /// Whatever URL this payment has, looked up in the same statement.
+    OfPayment(&'a PaymentId),
+}
+
 /// Writes the deliveries of a new event: one per enabled endpoint of its merchant and mode
-/// that takes its type, and one to the notify_url of `payment_id` if that payment has one.
+/// that takes its type, and one to the notify_url, if there is one.
 pub async fn fan_out(
     mut conn: Conn<'_>,
     event: &Event,
-    payment_id: Option<&PaymentId>,
+    notify: NotifyTarget<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     execute!(
@@ -70,19 +80,28 @@ pub async fn fan_out(
         .bind(now.unix_ms())
         .bind(format!("%,{},%", event.event_type))
     )?;
-    let Some(payment_id) = payment_id else { return Ok(()) };
+    let source = match notify {
+        NotifyTarget::None => return Ok(()),
+        NotifyTarget::Url(url) => ("SELECT $3 AS url", url),
+        NotifyTarget::OfPayment(id) => {
+            ("SELECT notify_url AS url FROM payments WHERE id = $3 AND notify_url IS NOT NULL", id.as_str())
+        }
+    };
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO webhook_deliveries (event_id, target, merchant_id, livemode, endpoint_id, url, status,
+             attempts, next_attempt_at_ms, window_started_at_ms, created_at_ms, updated_at_ms)
+         SELECT $1, $2, $5, $6, NULL, n.url, 'pending', 0, $4, $4, $4, $4 FROM ({}) n",
+        source.0
+    ));
     execute!(
         conn,
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (event_id, target, merchant_id, livemode, endpoint_id, url, status,
-                 attempts, next_attempt_at_ms, window_started_at_ms, created_at_ms, updated_at_ms)
-             SELECT $1, $2, merchant_id, livemode, NULL, notify_url, 'pending', 0, $4, $4, $4, $4 FROM payments
-             WHERE id = $3 AND notify_url IS NOT NULL"
-        )
-        .bind(event.id.as_str())
-        .bind(NOTIFY_URL_TARGET)
-        .bind(payment_id.as_str())
-        .bind(now.unix_ms())
+        sqlx::query(sql)
+            .bind(event.id.as_str())
+            .bind(NOTIFY_URL_TARGET)
+            .bind(source.1)
+            .bind(now.unix_ms())
+            .bind(event.merchant_id.as_str())
+            .bind(event.livemode)
     )?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use payrail_domain::webhook::{DisabledReason, EndpointStatus};
 use payrail_domain::{Timestamp, WebhookEndpointId};
+use payrail_store::deliveries::NotifyTarget;
 use payrail_store::{Tx, deliveries, webhook_endpoints};
 
 use crate::ServiceError;
@@ -31,7 +32,7 @@ pub(crate) async fn disable_if_failing(
         merchant_id: &endpoint.merchant_id,
         livemode: endpoint.livemode,
         object_id: endpoint.id.as_str(),
-        payment_id: None,
+        notify: NotifyTarget::None,
     };
     let object = webhook_endpoint_object(&endpoint);
     record_object_event(tx.conn(), subject, object, "webhook_endpoint.disabled", now).await
