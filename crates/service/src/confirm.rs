@@ -18,7 +18,6 @@ use payrail_store::idempotency::Recording;
 use payrail_store::{attempts, payments, vault};
 
 use crate::idempotency::{Answer, mark_answered, record_answer};
-use crate::objects::payment_object;
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
 use crate::payments::{CardInput, ChargeTarget, insert_row, record_event, visible};
 use crate::random::{hex, id_random, random_bytes};
@@ -133,8 +132,7 @@ impl Payrail {
                     attempts::insert(tx.conn(), &attempt).await?;
                     // Should this request die from here on, a retry answers with the payment
                     // as it stands, in processing; the sweep finds out how the attempt ended.
-                    let answer = Answer::Object(&payment_object(&payment));
-                    record_answer(tx, &caller, answer, Recording::Provisional).await?;
+                    record_answer(tx, &caller, Answer::Payment(&payment), Recording::Provisional).await?;
                     Ok(payment)
                 })
             })
@@ -161,8 +159,7 @@ impl Payrail {
                         .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("payment {payment_id} vanished")))?;
                     let (payment, problem) = apply_attempt_result(tx, payment, &attempt_id, result, fees, now).await?;
                     if let Some(caller) = &answering {
-                        let object = payment_object(&payment);
-                        let answer = problem.as_ref().map_or(Answer::Object(&object), Answer::Problem);
+                        let answer = problem.as_ref().map_or(Answer::Payment(&payment), Answer::Problem);
                         record_answer(tx, caller, answer, Recording::Final).await?;
                     }
                     Ok::<_, ServiceError>((payment, problem))
@@ -201,8 +198,7 @@ impl Payrail {
                 Box::pin(async move {
                     let payment = visible(&answering, payments::get_for_update(tx.conn(), &id).await?)?;
                     let payment = apply_capture(tx, payment, &attempt_id, amount_to_capture, fees, now).await?;
-                    let answer = Answer::Object(&payment_object(&payment));
-                    record_answer(tx, &answering, answer, Recording::Final).await?;
+                    record_answer(tx, &answering, Answer::Payment(&payment), Recording::Final).await?;
                     Ok::<_, ServiceError>(payment)
                 })
             })

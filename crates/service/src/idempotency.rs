@@ -9,9 +9,10 @@ use payrail_domain::idempotency::{Decision, IdempotencyKey, KeyScope, RETENTION_
 use payrail_domain::{Problem, RequestId};
 use payrail_store::Tx;
 use payrail_store::idempotency::{self, Recording};
-use serde_json::Value;
+use payrail_domain::payment_record::Payment;
+use payrail_domain::refund::Refund;
 
-use crate::objects::error_object;
+use crate::objects::{error_object, payment_object, refund_object};
 use crate::random::hex;
 use crate::{Caller, Payrail, ServiceError};
 
@@ -37,9 +38,11 @@ impl IdempotentRequest {
     }
 }
 
-/// What a request answers, as recorded for replay.
+/// What a request answers, as recorded for replay. Rendered only when the request carries
+/// a key, so requests without one pay nothing for it.
 pub(crate) enum Answer<'a> {
-    Object(&'a Value),
+    Payment(&'a Payment),
+    Refund(&'a Refund),
     Problem(&'a Problem),
 }
 
@@ -52,7 +55,8 @@ pub(crate) async fn record_answer(
 ) -> Result<(), ServiceError> {
     let Some(request) = &caller.idempotency else { return Ok(()) };
     let response = match answer {
-        Answer::Object(object) => StoredResponse { status: 200, body: object.to_string() },
+        Answer::Payment(payment) => StoredResponse { status: 200, body: payment_object(payment).to_string() },
+        Answer::Refund(refund) => StoredResponse { status: 200, body: refund_object(refund).to_string() },
         Answer::Problem(problem) => {
             let request_id = request.request_id.as_ref().map_or("", RequestId::as_str);
             StoredResponse { status: problem.status, body: error_object(problem, request_id).to_string() }

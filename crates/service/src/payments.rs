@@ -82,8 +82,7 @@ impl Payrail {
                     .write(move |tx| {
                         Box::pin(async move {
                             insert_new(tx, &created, now).await?;
-                            let answer = Answer::Object(&payment_object(&created));
-                            record_answer(tx, &answering, answer, Recording::Final).await
+                            record_answer(tx, &answering, Answer::Payment(&created), Recording::Final).await
                         })
                     })
                     .await?;
@@ -184,7 +183,7 @@ impl Payrail {
                     payment.amounts = payment.amounts.release_authorization();
                     payments::update(tx.conn(), &payment).await?;
                     record_event(tx.conn(), &payment, "payment.canceled", now).await?;
-                    record_answer(tx, &caller, Answer::Object(&payment_object(&payment)), Recording::Final).await?;
+                    record_answer(tx, &caller, Answer::Payment(&payment), Recording::Final).await?;
                     Ok::<_, ServiceError>((payment, held))
                 })
             })

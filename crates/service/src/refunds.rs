@@ -86,8 +86,7 @@ impl Payrail {
                     record_refund_event(tx, &refund, "refund.created", now).await?;
                     // Should this request die from here on, a retry answers with the refund
                     // as reserved, pending; the sweep asks the channel how it ended.
-                    let answer = Answer::Object(&refund_object(&refund));
-                    record_answer(tx, &caller, answer, Recording::Provisional).await?;
+                    record_answer(tx, &caller, Answer::Refund(&refund), Recording::Provisional).await?;
                     Ok(refund)
                 })
             })
@@ -140,7 +139,7 @@ impl Payrail {
                     let refund =
                         refunds::get(tx.conn(), &id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished"))?;
                     if let Some(caller) = &answering {
-                        record_answer(tx, caller, Answer::Object(&refund_object(&refund)), Recording::Final).await?;
+                        record_answer(tx, caller, Answer::Refund(&refund), Recording::Final).await?;
                     }
                     Ok::<_, ServiceError>(refund)
                 })
