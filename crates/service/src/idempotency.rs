@@ -6,11 +6,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use aws_lc_rs::digest;
 use payrail_domain::idempotency::{Decision, IdempotencyKey, KeyScope, RETENTION_MS, StoredResponse, key_in_use};
+use payrail_domain::payment_record::Payment;
+use payrail_domain::refund::Refund;
 use payrail_domain::{Problem, RequestId};
 use payrail_store::Tx;
 use payrail_store::idempotency::{self, Recording};
-use payrail_domain::payment_record::Payment;
-use payrail_domain::refund::Refund;
 
 use crate::objects::{error_object, payment_object, refund_object};
 use crate::random::hex;

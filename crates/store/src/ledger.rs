@@ -1,10 +1,11 @@
 //! The ledger: immutable journal entries and their postings, with a cached balance per
 //! account kept in the same transaction.
 
-use payrail_domain::ledger::{AccountOwner, JournalEntry};
+use payrail_domain::ledger::{AccountKey, AccountOwner, JournalEntry};
 use payrail_domain::{JournalEntryId, MerchantId, PaymentId, RefundId, Timestamp};
 
 use crate::conn::{execute, on_engine};
+use crate::error::corrupt;
 use crate::{Conn, StoreError};
 
 /// What an entry is about, for finding it again.
@@ -39,32 +40,55 @@ pub async fn post(
         .bind(links.refund_id.map(RefundId::as_str))
         .bind(now.unix_ms())
     )?;
-    for posting in entry.postings() {
-        let account = &posting.account;
-        let merchant = match account.owner() {
-            AccountOwner::Merchant(id) => Some(id.as_str()),
-            AccountOwner::Platform => None,
-        };
-        // One statement opens the account on its first posting and moves its cached balance.
-        execute!(
-            conn.reborrow(),
-            sqlx::query(
-                "INSERT INTO ledger_accounts (code, livemode, currency, purpose, merchant_id, balance_minor,
-                     created_at_ms, updated_at_ms)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-                 ON CONFLICT (code) DO UPDATE SET balance_minor = ledger_accounts.balance_minor + excluded.balance_minor,
-                     updated_at_ms = excluded.updated_at_ms"
-            )
-            .bind(account.code())
-            .bind(account.livemode())
-            .bind(account.currency().code())
-            .bind(account.purpose().as_str())
-            .bind(merchant)
-            .bind(posting.amount_minor)
-            .bind(now.unix_ms())
-        )?;
-    }
+    move_balances(conn.reborrow(), entry, now).await?;
     insert_postings(conn, id, entry).await?;
+    Ok(())
+}
+
+/// Opens each account the entry touches on its first posting and moves its cached balance
+/// by the entry's net for it, every account in one statement. Summed per account first,
+/// because one statement may not change the same row twice (PostgreSQL refuses it).
+async fn move_balances(conn: Conn<'_>, entry: &JournalEntry, now: Timestamp) -> Result<(), StoreError> {
+    let mut moves: Vec<(&AccountKey, i64)> = Vec::with_capacity(entry.postings().len());
+    for posting in entry.postings() {
+        match moves.iter_mut().find(|(account, _)| **account == posting.account) {
+            Some((_, net)) => {
+                *net = net.checked_add(posting.amount_minor).ok_or_else(|| corrupt("postings", "amount_minor"))?;
+            }
+            None => moves.push((&posting.account, posting.amount_minor)),
+        }
+    }
+    let rows: Vec<String> = (0..moves.len())
+        .map(|row| {
+            let p = row * 6;
+            format!("(${}, ${}, ${}, ${}, ${}, ${}, $1, $1)", p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
+        })
+        .collect();
+    let sql = sqlx::AssertSqlSafe(format!(
+        "INSERT INTO ledger_accounts (code, livemode, currency, purpose, merchant_id, balance_minor,
+             created_at_ms, updated_at_ms)
+         VALUES {}
+         ON CONFLICT (code) DO UPDATE SET balance_minor = ledger_accounts.balance_minor + excluded.balance_minor,
+             updated_at_ms = excluded.updated_at_ms",
+        rows.join(", ")
+    ));
+    on_engine!(conn, c => {
+        let mut query = sqlx::query(sql).bind(now.unix_ms());
+        for (account, net) in &moves {
+            let merchant = match account.owner() {
+                AccountOwner::Merchant(id) => Some(id.as_str()),
+                AccountOwner::Platform => None,
+            };
+            query = query
+                .bind(account.code())
+                .bind(account.livemode())
+                .bind(account.currency().code())
+                .bind(account.purpose().as_str())
+                .bind(merchant)
+                .bind(*net);
+        }
+        query.execute(&mut *c).await.map(drop)
+    })?;
     Ok(())
 }
 

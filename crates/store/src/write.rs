@@ -137,14 +137,25 @@ async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>) {
     };
     let mut reports: Vec<Report> = Vec::with_capacity(batch.len());
     let mut units = batch.into_iter();
+    // The previous unit's savepoint is closed in the same round trip that opens the next
+    // one's: each statement costs a hand-off to the connection's thread and back.
+    let mut previous_succeeded: Option<bool> = None;
     while let Some(unit) = units.next() {
-        if let Err(error) = savepoint(&mut tx, "SAVEPOINT unit").await {
+        let open = match previous_succeeded {
+            None => "SAVEPOINT unit",
+            Some(true) => "RELEASE unit; SAVEPOINT unit",
+            Some(false) => "ROLLBACK TO unit; RELEASE unit; SAVEPOINT unit",
+        };
+        if let Err(error) = savepoint(&mut tx, open).await {
             // The transaction is unusable: nothing in it may be committed.
             return abandon(reports, units, Some(unit), &error);
         }
         let ran = unit.run(&mut tx).await;
-        let close = if ran.succeeded { "RELEASE unit" } else { "ROLLBACK TO unit; RELEASE unit" };
+        previous_succeeded = Some(ran.succeeded);
         reports.push(ran.report);
+    }
+    if let Some(succeeded) = previous_succeeded {
+        let close = if succeeded { "RELEASE unit" } else { "ROLLBACK TO unit; RELEASE unit" };
         if let Err(error) = savepoint(&mut tx, close).await {
             return abandon(reports, units, None, &error);
         }
