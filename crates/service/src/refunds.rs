@@ -15,12 +15,14 @@ use payrail_domain::{JournalEntryId, Mode, Money, PaymentId, Problem, RefundId, 
 use payrail_store::deliveries::NotifyTarget;
 use payrail_store::idempotency::Recording;
 use payrail_store::ledger::EntryLinks;
+use payrail_store::payments::FIRST_QUERY_AFTER_MS;
 use payrail_store::{Tx, ledger, payments, refunds};
 
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::refund_object;
 use crate::payments::{Subject, record_event, record_object_event, visible};
 use crate::random::id_random;
+use crate::sweeps::QUERY_INTERVAL_MS_MAX;
 use crate::{Caller, Payrail, ServiceError};
 
 /// The most refunds one list call returns.
@@ -138,6 +140,12 @@ impl Payrail {
                     }
                     let refund =
                         refunds::get(tx.conn(), &id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished"))?;
+                    if refund.status == RefundStatus::Pending {
+                        // Ask again after as long as it has been pending (a minute at least,
+                        // an hour at most): the waits double while the answer stays "later".
+                        let waited = now.ms_since(refund.created).clamp(FIRST_QUERY_AFTER_MS, QUERY_INTERVAL_MS_MAX);
+                        refunds::set_next_query(tx.conn(), &id, now.plus_ms(waited)).await?;
+                    }
                     if let Some(caller) = &answering {
                         record_answer(tx, caller, Answer::Refund(&refund), Recording::Final).await?;
                     }

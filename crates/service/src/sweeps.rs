@@ -19,9 +19,8 @@ use crate::{Payrail, ServiceError};
 pub const SWEEP_BATCH_MAX: u32 = 100;
 /// How long an authorization is held for capture before it is released.
 pub const AUTHORIZATION_HOLD_MS: i64 = 7 * 24 * 60 * 60 * 1000;
-/// How long a refund may stay pending before the sweep asks the network.
-pub const UNRESOLVED_AFTER_MS: i64 = 60 * 1000;
-/// The longest wait between two queries about a payment stuck in processing.
+/// The longest wait between two queries about a payment stuck in processing or a refund
+/// still pending.
 pub const QUERY_INTERVAL_MS_MAX: i64 = 60 * 60 * 1000;
 
 /// What one round of sweeps did.
@@ -60,7 +59,7 @@ impl Payrail {
         }
         let pending_refunds = {
             let mut reader = self.store.reader().await?;
-            refunds::pending_before(reader.conn(), now.plus_ms(-UNRESOLVED_AFTER_MS), SWEEP_BATCH_MAX).await?
+            refunds::pending_due(reader.conn(), now, SWEEP_BATCH_MAX).await?
         };
         for refund in &pending_refunds {
             let status = self.resolve_pending_refund(refund).await?;

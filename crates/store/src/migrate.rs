@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../migrations/0009_inbound_notifications.sql"),
     },
     Migration { version: 10, name: "payment_queries", sql: include_str!("../migrations/0010_payment_queries.sql") },
+    Migration { version: 11, name: "refund_queries", sql: include_str!("../migrations/0011_refund_queries.sql") },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

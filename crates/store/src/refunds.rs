@@ -92,6 +92,17 @@ pub async fn list(
     })
 }
 
+/// Sets when the sweep next asks the channel about a pending refund.
+pub async fn set_next_query(conn: Conn<'_>, id: &RefundId, at: Timestamp) -> Result<(), StoreError> {
+    execute!(
+        conn,
+        sqlx::query("UPDATE refunds SET next_query_at_ms = $1 WHERE id = $2 AND status = 'pending'")
+            .bind(at.unix_ms())
+            .bind(id.as_str())
+    )?;
+    Ok(())
+}
+
 fn refund_from_row(row: &impl Columns) -> Result<Refund, StoreError> {
     let bad = |column: &str| corrupt("refunds", column);
     let time = |column: &str| Timestamp::from_unix_ms(row.int(column)?).ok_or_else(|| bad(column));
@@ -110,13 +121,15 @@ fn refund_from_row(row: &impl Columns) -> Result<Refund, StoreError> {
     })
 }
 
-/// Refunds still pending that were last touched at or before `before`, oldest first: the
-/// work list of the sweep that asks the channel how they ended.
-pub async fn pending_before(conn: Conn<'_>, before: Timestamp, limit: u32) -> Result<Vec<Refund>, StoreError> {
+/// Refunds still pending whose next query is due at `now` (a minute after their last
+/// change until a query was made), oldest first: the work list of the sweep that asks the
+/// channel how they ended.
+pub async fn pending_due(conn: Conn<'_>, now: Timestamp, limit: u32) -> Result<Vec<Refund>, StoreError> {
     on_engine!(conn, c => {
+        let due = "COALESCE(next_query_at_ms, updated_at_ms + 60000)";
         let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM refunds WHERE status = 'pending' AND updated_at_ms <= $1 ORDER BY updated_at_ms LIMIT $2"));
-        let rows = sqlx::query(sql).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await?;
+            "SELECT {COLUMNS} FROM refunds WHERE status = 'pending' AND {due} <= $1 ORDER BY {due} LIMIT $2"));
+        let rows = sqlx::query(sql).bind(now.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await?;
         rows.iter().map(refund_from_row).collect()
     })
 }

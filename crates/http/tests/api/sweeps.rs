@@ -65,6 +65,9 @@ async fn a_refund_the_network_settles_later_is_settled_by_the_sweep() {
         assert_eq!(app.payrail.sweep_payments().await.unwrap().refunds_settled, 0, "the network has not settled it yet");
         let settled = crate::payments::http_post_json(&format!("{}/control/refunds/{id}/settle", app.card_network_url), r#"{"outcome":"succeeded"}"#).await;
         assert!(settled.starts_with("HTTP/1.1 200"), "{settled}");
+        let sweep = app.payrail.sweep_payments().await.unwrap();
+        assert_eq!(sweep.refunds_settled, 0, "not asked again before its next query: the waits double");
+        app.clock.advance_ms(60_000);
         assert_eq!(app.payrail.sweep_payments().await.unwrap().refunds_settled, 1);
         assert_eq!(app.get(&format!("/v1/refunds/{id}"), &app.test_key).await.body["status"], "succeeded");
         assert_eq!(app.get(&format!("/v1/payments/{payment}"), &app.test_key).await.body["amount_refunded"], 400);
