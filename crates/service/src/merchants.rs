@@ -46,12 +46,18 @@ impl Payrail {
 
     /// Moves a merchant to `status` if the transition is legal.
     pub async fn set_merchant_status(&self, id: &MerchantId, status: MerchantStatus) -> Result<Merchant, ServiceError> {
-        let mut tx = self.store.begin().await?;
-        let mut merchant =
-            merchants::get(tx.conn(), id).await?.ok_or_else(|| Problem::resource_missing("merchant", "merchant"))?;
-        merchant.status = merchant.status.transition(status)?;
-        merchants::set_status(tx.conn(), id, merchant.status, self.clock.now()).await?;
-        tx.commit().await?;
-        Ok(merchant)
+        let (id, now) = (id.clone(), self.clock.now());
+        self.store
+            .write(move |tx| {
+                Box::pin(async move {
+                    let mut merchant = merchants::get(tx.conn(), &id)
+                        .await?
+                        .ok_or_else(|| Problem::resource_missing("merchant", "merchant"))?;
+                    merchant.status = merchant.status.transition(status)?;
+                    merchants::set_status(tx.conn(), &id, merchant.status, now).await?;
+                    Ok(merchant)
+                })
+            })
+            .await
     }
 }

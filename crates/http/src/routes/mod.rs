@@ -78,6 +78,7 @@ pub(crate) use events::{
     __path_resend as __path_events_resend,
 };
 pub(crate) use health::{__path_healthz, __path_readyz};
+pub(crate) use notify::__path_receive as __path_notify_receive;
 pub(crate) use payments::{
     __path_cancel as __path_payments_cancel, __path_capture as __path_payments_capture,
     __path_confirm as __path_payments_confirm, __path_create as __path_payments_create,

@@ -22,6 +22,16 @@ use payrail_domain::Problem;
 
 use crate::{ApiError, AppState};
 
+/// A channel's notification of a later result, signed by the channel (no API key).
+#[utoipa::path(post, path = "/notify/{channel}/{channel_account_id}", tag = "notifications",
+    params(("channel" = String, Path, description = "card_network"),
+        ("channel_account_id" = String, Path, description = "the account the channel knows Payrail by: test or live")),
+    request_body(content = String, content_type = "application/json", description = "the channel's signed notification, as sent"),
+    responses(
+        (status = 204, description = "taken: applied now or before, or about nothing this account holds"),
+        (status = 400, description = "refused: bad signature, stale, malformed; nothing changed"),
+        (status = 404, description = "no such channel or account"),
+    ))]
 pub(crate) async fn receive(
     State(state): State<AppState>,
     Path((channel, channel_account_id)): Path<(String, String)>,
