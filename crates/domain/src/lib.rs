@@ -8,6 +8,7 @@
 pub mod api_key;
 pub mod card;
 pub mod clock;
+pub mod decimal;
 pub mod fees;
 pub mod id;
 pub mod idempotency;
