@@ -78,17 +78,9 @@ pub(crate) fn is_valid_number(number: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
-/// The UTC calendar month that `now` falls in (Howard Hinnant's `civil_from_days`).
+/// The UTC calendar month that `now` falls in.
 pub(crate) fn month_of(now: Timestamp) -> YearMonth {
-    let days = now.unix_ms().div_euclid(86_400_000);
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_from_march = (5 * day_of_year + 2) / 153;
-    let month = if month_from_march < 10 { month_from_march + 3 } else { month_from_march - 9 };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    let (year, month, _) = payrail_domain::decimal::civil_from_days(now.unix_ms().div_euclid(86_400_000));
     YearMonth { year, month }
 }
 
