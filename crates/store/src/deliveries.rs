@@ -6,7 +6,7 @@ use payrail_domain::{EventId, PaymentId, Timestamp, WebhookEndpointId};
 
 use crate::conn::{Columns, execute, on_engine};
 use crate::error::corrupt;
-use crate::{Conn, Engine, StoreError};
+use crate::{Conn, StoreError};
 
 /// Where a delivery goes when it has no endpoint: the payment's own `notify_url`.
 pub const NOTIFY_URL_TARGET: &str = "notify_url";
@@ -129,7 +129,7 @@ pub async fn claim(
                  {}
              )
              RETURNING event_id, target, attempts, endpoint_id, url, window_started_at_ms",
-            skip_locked(engine)
+            engine.skip_locked()
         ));
         let rows = sqlx::query(sql).bind(lease_until.unix_ms()).bind(now.unix_ms()).bind(i64::from(limit))
             .fetch_all(&mut *c).await?;
@@ -281,11 +281,4 @@ fn claimed_from_row(row: &impl Columns) -> Result<Claimed, StoreError> {
         window_started: Timestamp::from_unix_ms(row.int("window_started_at_ms")?)
             .ok_or_else(|| bad("window_started_at_ms"))?,
     })
-}
-
-fn skip_locked(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Sqlite => "",
-        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-    }
 }

@@ -15,7 +15,7 @@ use payrail_domain::{JobId, Timestamp};
 
 use crate::conn::{Columns, execute, on_engine};
 use crate::error::corrupt;
-use crate::{Conn, Engine, StoreError};
+use crate::{Conn, StoreError};
 
 /// Characters of a failure kept in `last_error`, at most: enough for a message and its
 /// causes, not enough for a handler's runaway output to bloat the table.
@@ -143,7 +143,7 @@ pub async fn claim(
              ORDER BY run_at_ms, id
              LIMIT $2
              {}",
-            skip_locked(engine)
+            engine.skip_locked()
         ));
         sqlx::query_scalar(sql).bind(now.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await
     })?;
@@ -242,13 +242,6 @@ pub async fn get_by_singleton_key(conn: Conn<'_>, singleton_key: &str) -> Result
 
 /// The clause that makes a claim pass over rows other transactions are claiming. SQLite
 /// needs none: its writers run one at a time.
-fn skip_locked(engine: Engine) -> &'static str {
-    match engine {
-        Engine::Sqlite => "",
-        Engine::Postgres => "FOR UPDATE SKIP LOCKED",
-    }
-}
-
 /// `error` cut to [`LAST_ERROR_CHARS_MAX`] characters, on a character boundary.
 fn bounded(error: &str) -> &str {
     error.char_indices().nth(LAST_ERROR_CHARS_MAX).map_or(error, |(end, _)| &error[..end])

@@ -31,6 +31,16 @@ impl Engine {
         }
     }
 
+    /// The clause that claims selected rows for this transaction while passing over rows
+    /// another transaction is claiming, so concurrent claimers never take the same row.
+    /// SQLite needs none: its writers run one at a time.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Engine::Sqlite => "",
+            Engine::Postgres => "FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// The engine a `sqlite://…` or `postgres://…` URL names.
     pub fn of_url(url: &str) -> Option<Engine> {
         if url.starts_with("sqlite:") {

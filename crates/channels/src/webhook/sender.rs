@@ -78,7 +78,8 @@ impl DeliveryResult {
         self.error.is_none()
     }
 
-    fn failed_before_sending(code: &str) -> DeliveryResult {
+    /// An attempt that failed before anything was sent, for the reason `code`.
+    pub fn failed_before_sending(code: &str) -> DeliveryResult {
         DeliveryResult { status: None, latency_ms: 0, snippet: String::new(), error: Some(code.to_owned()) }
     }
 }

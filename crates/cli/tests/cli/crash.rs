@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use payrail_testkit::on_each_backend;
 
-use crate::helpers::{Setup, test_key_in};
+use crate::helpers::{Setup, card_payment_body, test_key_in};
 use crate::http::http_post;
 
 const CLIENTS: usize = 4;
@@ -17,11 +17,7 @@ const PAYMENTS_PER_CLIENT: usize = 25;
 const KILL_AFTER_ACKNOWLEDGED: usize = 30;
 
 fn payment_body(index: usize) -> String {
-    format!(
-        r#"{{"amount":{},"currency":"usd","merchant_order_no":"crash-{index}","confirm":true,
-            "payment_method":{{"type":"card","card":{{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}}}}}}"#,
-        1000 + index
-    )
+    card_payment_body(&format!("crash-{index}"), 1000 + index)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,6 +61,14 @@ pub fn keygen(out: &Path) -> String {
         .to_owned()
 }
 
+/// A confirmed card payment with the sandbox's always-approved test card.
+pub fn card_payment_body(order_no: &str, amount_minor: usize) -> String {
+    format!(
+        r#"{{"amount":{amount_minor},"currency":"usd","merchant_order_no":"{order_no}","confirm":true,
+            "payment_method":{{"type":"card","card":{{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}}}}}}"#
+    )
+}
+
 /// One Payrail deployment on a fresh test database: the settings every command and server
 /// of a test share, so that the CLI and the server see the same data.
 pub struct Setup {

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use payrail_testkit::{Backend, TestDatabase, backends};
 
-use crate::helpers::{Setup, test_key_in};
+use crate::helpers::{Setup, card_payment_body, test_key_in};
 use crate::http::{http_get, http_post};
 use crate::receiver::Receiver;
 use crate::server::Server;
@@ -23,11 +23,7 @@ const KILL_AFTER: usize = 150;
 const DELIVERY_WAIT_MS_MAX: u64 = 120_000;
 
 fn payment_body(index: usize) -> String {
-    format!(
-        r#"{{"amount":{},"currency":"usd","merchant_order_no":"multi-{index}","confirm":true,
-            "payment_method":{{"type":"card","card":{{"number":"4242424242424242","exp_month":12,"exp_year":2030,"cvc":"123"}}}}}}"#,
-        100 + index
-    )
+    card_payment_body(&format!("multi-{index}"), 100 + index)
 }
 
 /// Creates payments `range` from `CLIENTS` threads, each spreading its requests over the

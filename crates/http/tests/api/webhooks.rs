@@ -110,6 +110,7 @@ async fn a_failing_receiver_sees_retries_on_the_schedule_until_the_delivery_dies
         assert_eq!(received.len(), 3);
         let signatures: Vec<&str> = received.iter().map(|r| r.headers["payrail-signature"].to_str().unwrap()).collect();
         assert!(signatures[0] != signatures[1] && signatures[1] != signatures[2], "each attempt is signed afresh");
+        signed_body(&app, &received[2], &[&secret]);
         let event_id = serde_json::from_str::<Value>(&received[0].body).unwrap()["id"].as_str().unwrap().to_owned();
         let log = deliveries(&app, &event_id).await;
         assert_eq!((&log[0]["status"], log[0]["attempts"].as_array().unwrap().len()), (&json!("dead"), 3));
@@ -125,7 +126,6 @@ async fn a_failing_receiver_sees_retries_on_the_schedule_until_the_delivery_dies
         assert_eq!((&shown["status"], &shown["disabled_reason"]), (&json!("disabled"), &json!("failing")));
         let events = app.get("/v1/events?limit=1", &app.test_key).await.body;
         assert_eq!(events["data"][0]["type"], "webhook_endpoint.disabled", "{events}");
-        let _ = secret;
     })
     .await;
 }

@@ -67,11 +67,11 @@ impl Payrail {
         let window_end = schedule.window_ms().saturating_add(schedule.window_ms() / 10);
         let result = if started.ms_since(claim.window_started) > window_end {
             // Paused (its endpoint disabled) past the end of its retry window.
-            failed("retry_window_passed")
+            DeliveryResult::failed_before_sending("retry_window_passed")
         } else {
             match self.prepare(&claim, started).await? {
                 Some(prepared) => self.send(&claim, prepared).await,
-                None => failed("destination_gone"),
+                None => DeliveryResult::failed_before_sending("destination_gone"),
             }
         };
         let now = self.clock.now();
@@ -144,7 +144,7 @@ impl Payrail {
         let mode = if event.livemode { Mode::Live } else { Mode::Test };
         let target = match check_url(&url, &self.webhooks.policy(mode)).await {
             Ok(target) => target,
-            Err(refused) => return failed(refused.code()),
+            Err(refused) => return DeliveryResult::failed_before_sending(refused.code()),
         };
         let body = event_object(event.id.as_str(), &event.event_type, event.created_ms, event.livemode, &event.data);
         let body = body.to_string();
@@ -157,10 +157,6 @@ impl Payrail {
         ];
         self.webhooks.sender.send(&target, &headers, body.as_bytes()).await
     }
-}
-
-fn failed(code: &str) -> DeliveryResult {
-    DeliveryResult { status: None, latency_ms: 0, snippet: String::new(), error: Some(code.to_owned()) }
 }
 
 /// A uniform draw in −100..=100 thousandths: ±10 % of a retry step.

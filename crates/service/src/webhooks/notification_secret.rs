@@ -33,7 +33,7 @@ impl Payrail {
                     }
                     webhook_endpoints::mark_notification_secret_revealed(tx.conn(), &merchant_id, livemode).await?;
                     let context = context_for(&merchant_id, livemode);
-                    let clear = secrets::signing(&keys, &stored.secret, None, &context, now)?.remove(0);
+                    let clear = secrets::reveal(&keys, &stored.secret, &context)?;
                     Ok(NotificationSecretView { stored, livemode, shown_once: Some(clear) })
                 })
             })

@@ -45,6 +45,11 @@ pub(crate) fn signing(
     Ok(secrets)
 }
 
+/// The clear text of a sealed secret, to show it to its merchant once.
+pub(crate) fn reveal(keys: &ServerKeys, sealed: &SealedSecret, context: &str) -> Result<Secret<String>, ServiceError> {
+    open(keys, &sealed.ciphertext, context)
+}
+
 fn open(keys: &ServerKeys, ciphertext: &str, context: &str) -> Result<Secret<String>, ServiceError> {
     let unreadable = || anyhow::anyhow!("the signing secret of {context} cannot be opened with this server key");
     let sealed = STANDARD.decode(ciphertext).map_err(|_| unreadable())?;
