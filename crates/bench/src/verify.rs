@@ -50,6 +50,7 @@ async fn count_succeeded_payments(store: &Store) -> anyhow::Result<u64> {
     let count: i64 = match reader.conn() {
         Conn::Sqlite(connection) => sqlx::query_scalar(QUERY).fetch_one(&mut *connection).await,
         Conn::Postgres(connection) => sqlx::query_scalar(QUERY).fetch_one(&mut *connection).await,
+        Conn::Direct(_) => anyhow::bail!("a reader is never the committer's connection"),
     }
     .context("cannot count the succeeded payments")?;
     u64::try_from(count).context("a negative count of payments")

@@ -22,6 +22,7 @@ use crate::open::open_payrail;
 const SHUTDOWN_GRACE_EXTRA_MS: u64 = 5_000;
 
 pub async fn run(settings: &Settings) -> anyhow::Result<()> {
+    let shutdown = shutdown_signal();
     let payrail = open_payrail(settings).await?;
     let listener = tokio::net::TcpListener::bind(&settings.listen.value)
         .await
@@ -53,7 +54,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let server = tokio::spawn(payrail_http::serve(listener, app, connections_max, metrics, async {
         let _ = stopped.await;
     }));
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     let _ = stop.send(());
     let _ = stop_dispatching.send(true);
@@ -101,24 +102,31 @@ fn with_sandbox_card_network(payrail: Payrail, base_url: &str) -> anyhow::Result
     Ok((payrail.with_card_network(Mode::Test, client).with_public_base_url(base_url), network))
 }
 
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Listens for SIGINT and SIGTERM from the moment it is called, not from the first poll:
+/// a signal that arrives while the server is still starting must stop it gracefully, not
+/// kill it with the default action.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listeners = signal(SignalKind::interrupt()).and_then(|i| Ok((i, signal(SignalKind::terminate())?)));
+        async move {
+            match listeners {
+                Ok((mut interrupt, mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {},
+                        _ = terminate.recv() => {},
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -3,26 +3,25 @@
 use payrail_domain::payment_record::{AttemptStatus, PaymentAttempt};
 use payrail_domain::{AttemptId, Timestamp};
 
-use crate::conn::{execute, on_engine};
+use crate::query::query;
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: Conn<'_>, attempt: &PaymentAttempt) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO payment_attempts (id, payment_id, channel, status, amount_minor, decline_code,
+    query(
+        "INSERT INTO payment_attempts (id, payment_id, channel, status, amount_minor, decline_code,
                  network_transaction_id, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
-        )
-        .bind(attempt.id.as_str())
-        .bind(attempt.payment_id.as_str())
-        .bind(attempt.channel)
-        .bind(attempt.status.as_str())
-        .bind(attempt.amount_minor)
-        .bind(attempt.decline_code.as_deref())
-        .bind(attempt.network_transaction_id.as_deref())
-        .bind(attempt.created.unix_ms())
-    )?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+    )
+    .bind(attempt.id.as_str())
+    .bind(attempt.payment_id.as_str())
+    .bind(attempt.channel)
+    .bind(attempt.status.as_str())
+    .bind(attempt.amount_minor)
+    .bind(attempt.decline_code.as_deref())
+    .bind(attempt.network_transaction_id.as_deref())
+    .bind(attempt.created.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -35,19 +34,18 @@ pub async fn set_outcome(
     network_transaction_id: Option<&str>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query(
-            "UPDATE payment_attempts SET status = $1, decline_code = COALESCE($2, decline_code),
+    query(
+        "UPDATE payment_attempts SET status = $1, decline_code = COALESCE($2, decline_code),
                  network_transaction_id = COALESCE($3, network_transaction_id), updated_at_ms = $4
-             WHERE id = $5"
-        )
-        .bind(status.as_str())
-        .bind(decline_code)
-        .bind(network_transaction_id)
-        .bind(now.unix_ms())
-        .bind(id.as_str())
-    )?;
+             WHERE id = $5",
+    )
+    .bind(status.as_str())
+    .bind(decline_code)
+    .bind(network_transaction_id)
+    .bind(now.unix_ms())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -56,9 +54,11 @@ pub async fn latest(
     conn: Conn<'_>,
     payment_id: &payrail_domain::PaymentId,
 ) -> Result<Option<(AttemptId, AttemptStatus)>, StoreError> {
-    let row: Option<(String, String)> = on_engine!(conn, c => sqlx::query_as(
-        "SELECT id, status FROM payment_attempts WHERE payment_id = $1 ORDER BY id DESC LIMIT 1")
-        .bind(payment_id.as_str()).fetch_optional(&mut *c).await)?;
+    let row: Option<(String, String)> =
+        query("SELECT id, status FROM payment_attempts WHERE payment_id = $1 ORDER BY id DESC LIMIT 1")
+            .bind(payment_id.as_str())
+            .fetch_optional_as(conn)
+            .await?;
     row.map(|(id, status)| {
         let id = AttemptId::parse(&id).map_err(|_| crate::error::corrupt("payment_attempts", "id"))?;
         let status =

@@ -5,8 +5,9 @@
 use payrail_domain::ledger::{AccountKey, EntryKind, Posting};
 use payrail_domain::{JournalEntryId, MerchantId, PaymentId, RefundId, Timestamp};
 
-use crate::conn::{Columns, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::query_built;
 use crate::{Conn, StoreError};
 
 /// Which page: entry ids sort by posting time, so the cursor is an id (as for payments).
@@ -75,8 +76,8 @@ pub async fn list(
     // The subquery picks the page of entries (index journal_entries_by_merchant); the join
     // brings their postings in the same round trip. LEFT JOIN so that an entry without
     // postings is read, and refused, rather than silently left out.
-    let rows = on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!(
+    let rows = {
+        let sql = format!(
             "SELECT e.id, e.kind, e.livemode, e.payment_id, e.refund_id, e.created_at_ms,
                  p.account_code, p.currency, p.amount_minor
              FROM (SELECT id, kind, livemode, payment_id, refund_id, created_at_ms FROM journal_entries
@@ -85,13 +86,20 @@ pub async fn list(
                      AND ($5 IS NULL OR refund_id = $5) AND {cursor_clause}
                    ORDER BY id {order} LIMIT $7) e
              LEFT JOIN postings p ON p.entry_id = e.id
-             ORDER BY e.id DESC, p.position"));
-        let rows = sqlx::query(sql)
-            .bind(merchant_id.as_str()).bind(livemode).bind(kind).bind(payment_id).bind(refund_id)
-            .bind(cursor_id).bind(i64::from(limit) + 1)
-            .fetch_all(&mut *c).await?;
+             ORDER BY e.id DESC, p.position"
+        );
+        let rows = query_built(sql)
+            .bind(merchant_id.as_str())
+            .bind(livemode)
+            .bind(kind)
+            .bind(payment_id)
+            .bind(refund_id)
+            .bind(cursor_id)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(conn)
+            .await?;
         rows.iter().map(row_parts).collect::<Result<Vec<_>, StoreError>>()
-    })?;
+    }?;
     let mut entries: Vec<StoredEntry> = Vec::new();
     for (entry, posting) in rows {
         match entries.last_mut() {

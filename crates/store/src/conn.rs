@@ -9,6 +9,9 @@ use crate::StoreError;
 
 /// A borrowed connection on either engine, handed to repository functions.
 pub enum Conn<'c> {
+    /// The SQLite committer's own connection, used on its own thread (see `write.rs`).
+    Direct(&'c mut rusqlite::Connection),
+    /// A pooled SQLite connection (readers, migrations).
     Sqlite(&'c mut SqliteConnection),
     Postgres(&'c mut PgConnection),
 }
@@ -18,51 +21,27 @@ impl Conn<'_> {
     /// makes several queries.
     pub fn reborrow(&mut self) -> Conn<'_> {
         match self {
+            Conn::Direct(c) => Conn::Direct(c),
             Conn::Sqlite(c) => Conn::Sqlite(c),
             Conn::Postgres(c) => Conn::Postgres(c),
         }
     }
-}
 
-/// Runs the same query text against whichever engine `conn` holds. The body is expanded
-/// once per engine, so binds and row types are checked against each concrete driver.
-#[macro_export]
-#[doc(hidden)]
-macro_rules! on_engine {
-    ($conn:expr, $c:ident => $body:expr) => {
-        match $conn {
-            $crate::Conn::Sqlite($c) => $body,
-            $crate::Conn::Postgres($c) => $body,
+    pub(crate) fn engine(&self) -> crate::Engine {
+        match self {
+            Conn::Direct(_) | Conn::Sqlite(_) => crate::Engine::Sqlite,
+            Conn::Postgres(_) => crate::Engine::Postgres,
         }
-    };
-    // With the engine named, for the rare clause that differs (`FOR UPDATE`).
-    ($conn:expr, $c:ident, $engine:ident => $body:expr) => {
-        match $conn {
-            $crate::Conn::Sqlite($c) => {
-                let $engine = $crate::Engine::Sqlite;
-                $body
-            }
-            $crate::Conn::Postgres($c) => {
-                let $engine = $crate::Engine::Postgres;
-                $body
-            }
-        }
-    };
+    }
 }
-pub(crate) use on_engine;
-
-/// Executes a statement on either engine and returns the number of rows it touched.
-macro_rules! execute {
-    ($conn:expr, $query:expr) => {
-        $crate::conn::on_engine!($conn, c => $query.execute(&mut *c).await.map(|done| done.rows_affected()))
-    };
-}
-pub(crate) use execute;
 
 /// A write transaction. Dropping it without [`Tx::commit`] rolls it back.
 pub struct Tx(pub(crate) TxInner);
 
 pub(crate) enum TxInner {
+    /// The committer's shared transaction: it owns the connection for the batch and
+    /// commits the batch itself, so a unit never commits it.
+    Shared(rusqlite::Connection),
     Sqlite(sqlx::Transaction<'static, Sqlite>),
     Postgres(sqlx::Transaction<'static, Postgres>),
 }
@@ -70,6 +49,7 @@ pub(crate) enum TxInner {
 impl Tx {
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.0 {
+            TxInner::Shared(c) => Conn::Direct(c),
             TxInner::Sqlite(tx) => Conn::Sqlite(tx),
             TxInner::Postgres(tx) => Conn::Postgres(tx),
         }
@@ -78,6 +58,7 @@ impl Tx {
     /// Commits durably: on SQLite with `synchronous=FULL`, the WAL is fsynced first.
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.0 {
+            TxInner::Shared(c) => c.execute_batch("COMMIT").map_err(crate::direct::from_sqlite)?,
             TxInner::Sqlite(tx) => tx.commit().await?,
             TxInner::Postgres(tx) => tx.commit().await?,
         }

@@ -4,8 +4,9 @@
 use payrail_domain::payment_record::Event;
 use payrail_domain::{EventId, PaymentId, Timestamp, WebhookEndpointId};
 
-use crate::conn::{Columns, execute, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 /// Where a delivery goes when it has no endpoint: the payment's own `notify_url`.
@@ -65,21 +66,20 @@ pub async fn fan_out(
     notify: NotifyTarget<'_>,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    execute!(
-        conn.reborrow(),
-        sqlx::query(
-            "INSERT INTO webhook_deliveries (event_id, target, merchant_id, livemode, endpoint_id, url, status,
+    query(
+        "INSERT INTO webhook_deliveries (event_id, target, merchant_id, livemode, endpoint_id, url, status,
                  attempts, next_attempt_at_ms, window_started_at_ms, created_at_ms, updated_at_ms)
              SELECT $1, id, merchant_id, livemode, id, NULL, 'pending', 0, $4, $4, $4, $4 FROM webhook_endpoints
              WHERE merchant_id = $2 AND livemode = $3 AND status = 'enabled'
-               AND (enabled_events = '*' OR enabled_events LIKE $5)"
-        )
-        .bind(event.id.as_str())
-        .bind(event.merchant_id.as_str())
-        .bind(event.livemode)
-        .bind(now.unix_ms())
-        .bind(format!("%,{},%", event.event_type))
-    )?;
+               AND (enabled_events = '*' OR enabled_events LIKE $5)",
+    )
+    .bind(event.id.as_str())
+    .bind(event.merchant_id.as_str())
+    .bind(event.livemode)
+    .bind(now.unix_ms())
+    .bind(format!("%,{},%", event.event_type))
+    .execute(conn.reborrow())
+    .await?;
     let source = match notify {
         NotifyTarget::None => return Ok(()),
         NotifyTarget::Url(url) => ("SELECT $3 AS url", url),
@@ -87,22 +87,21 @@ pub async fn fan_out(
             ("SELECT notify_url AS url FROM payments WHERE id = $3 AND notify_url IS NOT NULL", id.as_str())
         }
     };
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "INSERT INTO webhook_deliveries (event_id, target, merchant_id, livemode, endpoint_id, url, status,
              attempts, next_attempt_at_ms, window_started_at_ms, created_at_ms, updated_at_ms)
          SELECT $1, $2, $5, $6, NULL, n.url, 'pending', 0, $4, $4, $4, $4 FROM ({}) n",
         source.0
-    ));
-    execute!(
-        conn,
-        sqlx::query(sql)
-            .bind(event.id.as_str())
-            .bind(NOTIFY_URL_TARGET)
-            .bind(source.1)
-            .bind(now.unix_ms())
-            .bind(event.merchant_id.as_str())
-            .bind(event.livemode)
-    )?;
+    );
+    query_built(sql)
+        .bind(event.id.as_str())
+        .bind(NOTIFY_URL_TARGET)
+        .bind(source.1)
+        .bind(now.unix_ms())
+        .bind(event.merchant_id.as_str())
+        .bind(event.livemode)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -115,47 +114,45 @@ pub async fn claim(
     lease_until: Timestamp,
     limit: u32,
 ) -> Result<Vec<Claimed>, StoreError> {
-    on_engine!(conn, c, engine => {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "UPDATE webhook_deliveries SET attempts = attempts + 1, lease_until_ms = $1, updated_at_ms = $2
-             WHERE (event_id, target) IN (
-                 SELECT d.event_id, d.target FROM webhook_deliveries d
-                 WHERE d.status = 'pending' AND d.next_attempt_at_ms <= $2
-                   AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $2)
-                   AND (d.endpoint_id IS NULL OR EXISTS (
-                       SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.status = 'enabled'))
-                 ORDER BY d.next_attempt_at_ms
-                 LIMIT $3
-                 {}
-             )
-             RETURNING event_id, target, attempts, endpoint_id, url, window_started_at_ms",
-            engine.skip_locked()
-        ));
-        let rows = sqlx::query(sql).bind(lease_until.unix_ms()).bind(now.unix_ms()).bind(i64::from(limit))
-            .fetch_all(&mut *c).await?;
-        rows.iter().map(claimed_from_row).collect()
-    })
+    let engine = conn.engine();
+    let sql = format!(
+        "UPDATE webhook_deliveries SET attempts = attempts + 1, lease_until_ms = $1, updated_at_ms = $2
+         WHERE (event_id, target) IN (
+             SELECT d.event_id, d.target FROM webhook_deliveries d
+             WHERE d.status = 'pending' AND d.next_attempt_at_ms <= $2
+               AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $2)
+               AND (d.endpoint_id IS NULL OR EXISTS (
+                   SELECT 1 FROM webhook_endpoints w WHERE w.id = d.endpoint_id AND w.status = 'enabled'))
+             ORDER BY d.next_attempt_at_ms
+             LIMIT $3
+             {}
+         )
+         RETURNING event_id, target, attempts, endpoint_id, url, window_started_at_ms",
+        engine.skip_locked()
+    );
+    let rows =
+        query_built(sql).bind(lease_until.unix_ms()).bind(now.unix_ms()).bind(i64::from(limit)).fetch_all(conn).await?;
+    rows.iter().map(claimed_from_row).collect()
 }
 
 /// Logs one attempt of a claim.
 pub async fn log_attempt(conn: Conn<'_>, claim: &Claimed, log: &AttemptLog) -> Result<(), StoreError> {
     let error = log.error.as_deref().map(|e| e.char_indices().nth(ERROR_CHARS_MAX).map_or(e, |(end, _)| &e[..end]));
-    execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO webhook_delivery_attempts (event_id, target, attempt, attempted_at_ms, status_code,
+    query(
+        "INSERT INTO webhook_delivery_attempts (event_id, target, attempt, attempted_at_ms, status_code,
                  latency_ms, response_snippet, error)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        )
-        .bind(claim.event_id.as_str())
-        .bind(&claim.target)
-        .bind(claim.attempt)
-        .bind(log.attempted_at.unix_ms())
-        .bind(log.status_code.map(i64::from))
-        .bind(log.latency_ms)
-        .bind(log.response_snippet.as_deref())
-        .bind(error)
-    )?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(claim.event_id.as_str())
+    .bind(&claim.target)
+    .bind(claim.attempt)
+    .bind(log.attempted_at.unix_ms())
+    .bind(log.status_code.map(i64::from))
+    .bind(log.latency_ms)
+    .bind(log.response_snippet.as_deref())
+    .bind(error)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -175,20 +172,19 @@ pub async fn finish(conn: Conn<'_>, claim: &Claimed, next: Next, now: Timestamp)
         Next::Dead => ("dead", now),
         Next::RetryAt(at) => ("pending", at),
     };
-    let updated = execute!(
-        conn,
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = $1, next_attempt_at_ms = $2, lease_until_ms = NULL,
+    let updated = query(
+        "UPDATE webhook_deliveries SET status = $1, next_attempt_at_ms = $2, lease_until_ms = NULL,
                  updated_at_ms = $3
-             WHERE event_id = $4 AND target = $5 AND attempts = $6 AND status = 'pending'"
-        )
-        .bind(status)
-        .bind(next_at.unix_ms())
-        .bind(now.unix_ms())
-        .bind(claim.event_id.as_str())
-        .bind(&claim.target)
-        .bind(claim.attempt)
-    )?;
+             WHERE event_id = $4 AND target = $5 AND attempts = $6 AND status = 'pending'",
+    )
+    .bind(status)
+    .bind(next_at.unix_ms())
+    .bind(now.unix_ms())
+    .bind(claim.event_id.as_str())
+    .bind(&claim.target)
+    .bind(claim.attempt)
+    .execute(conn)
+    .await?;
     Ok(updated == 1)
 }
 
@@ -198,52 +194,58 @@ pub async fn cancel_for_endpoint(
     endpoint_id: &WebhookEndpointId,
     now: Timestamp,
 ) -> Result<u64, StoreError> {
-    Ok(execute!(
-        conn,
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'canceled', lease_until_ms = NULL, updated_at_ms = $1
-             WHERE endpoint_id = $2 AND status = 'pending'"
-        )
-        .bind(now.unix_ms())
-        .bind(endpoint_id.as_str())
-    )?)
+    query(
+        "UPDATE webhook_deliveries SET status = 'canceled', lease_until_ms = NULL, updated_at_ms = $1
+             WHERE endpoint_id = $2 AND status = 'pending'",
+    )
+    .bind(now.unix_ms())
+    .bind(endpoint_id.as_str())
+    .execute(conn)
+    .await
 }
 
 /// Makes an event's deliveries (not canceled, not being attempted right now) due at once,
 /// with a fresh retry window; returns how many.
 pub async fn resend(conn: Conn<'_>, event_id: &EventId, now: Timestamp) -> Result<u64, StoreError> {
-    Ok(execute!(
-        conn,
-        sqlx::query(
-            "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at_ms = $1, window_started_at_ms = $1,
+    query(
+        "UPDATE webhook_deliveries SET status = 'pending', next_attempt_at_ms = $1, window_started_at_ms = $1,
                  updated_at_ms = $1
-             WHERE event_id = $2 AND status <> 'canceled' AND (lease_until_ms IS NULL OR lease_until_ms <= $1)"
-        )
-        .bind(now.unix_ms())
-        .bind(event_id.as_str())
-    )?)
+             WHERE event_id = $2 AND status <> 'canceled' AND (lease_until_ms IS NULL OR lease_until_ms <= $1)",
+    )
+    .bind(now.unix_ms())
+    .bind(event_id.as_str())
+    .execute(conn)
+    .await
 }
 
 /// When a delivery to the endpoint last succeeded, if ever.
 pub async fn last_success(conn: Conn<'_>, endpoint_id: &WebhookEndpointId) -> Result<Option<Timestamp>, StoreError> {
-    let last: Option<i64> = on_engine!(conn, c => sqlx::query_scalar(
-        "SELECT MAX(updated_at_ms) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'succeeded'")
-        .bind(endpoint_id.as_str()).fetch_one(&mut *c).await)?;
+    let last: Option<i64> =
+        query("SELECT MAX(updated_at_ms) FROM webhook_deliveries WHERE endpoint_id = $1 AND status = 'succeeded'")
+            .bind(endpoint_id.as_str())
+            .fetch_one_as(conn)
+            .await?;
     Ok(last.and_then(Timestamp::from_unix_ms))
 }
 
 /// An event's deliveries with their attempts, in target order, attempts oldest first.
 pub async fn list_for_event(mut conn: Conn<'_>, event_id: &EventId) -> Result<Vec<DeliveryView>, StoreError> {
     type Row = (String, Option<String>, String, i64, i64);
-    let deliveries: Vec<Row> = on_engine!(conn.reborrow(), c => sqlx::query_as(
+    let deliveries: Vec<Row> = query(
         "SELECT target, endpoint_id, status, attempts, next_attempt_at_ms FROM webhook_deliveries
-         WHERE event_id = $1 ORDER BY target")
-        .bind(event_id.as_str()).fetch_all(&mut *c).await)?;
+         WHERE event_id = $1 ORDER BY target",
+    )
+    .bind(event_id.as_str())
+    .fetch_all_as(conn.reborrow())
+    .await?;
     type LogRow = (String, i64, Option<i64>, i64, Option<String>, Option<String>);
-    let logs: Vec<LogRow> = on_engine!(conn, c => sqlx::query_as(
+    let logs: Vec<LogRow> = query(
         "SELECT target, attempted_at_ms, status_code, latency_ms, response_snippet, error
-         FROM webhook_delivery_attempts WHERE event_id = $1 ORDER BY target, attempt")
-        .bind(event_id.as_str()).fetch_all(&mut *c).await)?;
+         FROM webhook_delivery_attempts WHERE event_id = $1 ORDER BY target, attempt",
+    )
+    .bind(event_id.as_str())
+    .fetch_all_as(conn)
+    .await?;
     let time = |ms: i64| Timestamp::from_unix_ms(ms).ok_or_else(|| corrupt("webhook_deliveries", "time"));
     let mut views = Vec::with_capacity(deliveries.len());
     for (target, endpoint_id, status, attempts, next_ms) in deliveries {

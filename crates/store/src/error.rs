@@ -24,6 +24,10 @@ pub enum StoreError {
     Configuration(String),
     #[error(transparent)]
     Database(sqlx::Error),
+    /// An error from the committer's own SQLite connection, already classified: busy and
+    /// unique violations have their own variants.
+    #[error("database error: {0}")]
+    Direct(String),
 }
 
 impl StoreError {

@@ -3,24 +3,23 @@
 use payrail_domain::payment_record::Event;
 use payrail_domain::{EventId, MerchantId};
 
-use crate::conn::{execute, on_engine};
+use crate::query::query;
 use crate::{Conn, StoreError};
 
 pub async fn insert(conn: Conn<'_>, event: &Event) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO events (id, merchant_id, livemode, type, object_id, data, created_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )
-        .bind(event.id.as_str())
-        .bind(event.merchant_id.as_str())
-        .bind(event.livemode)
-        .bind(event.event_type)
-        .bind(&event.object_id)
-        .bind(&event.data)
-        .bind(event.created.unix_ms())
-    )?;
+    query(
+        "INSERT INTO events (id, merchant_id, livemode, type, object_id, data, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(event.id.as_str())
+    .bind(event.merchant_id.as_str())
+    .bind(event.livemode)
+    .bind(event.event_type)
+    .bind(&event.object_id)
+    .bind(&event.data)
+    .bind(event.created.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -36,9 +35,11 @@ pub struct StoredEvent {
 }
 
 pub async fn get(conn: Conn<'_>, id: &EventId) -> Result<Option<StoredEvent>, StoreError> {
-    let row: Option<(String, bool, String, String, i64)> = on_engine!(conn, c => sqlx::query_as(
-        "SELECT merchant_id, livemode, type, data, created_at_ms FROM events WHERE id = $1")
-        .bind(id.as_str()).fetch_optional(&mut *c).await)?;
+    let row: Option<(String, bool, String, String, i64)> =
+        query("SELECT merchant_id, livemode, type, data, created_at_ms FROM events WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional_as(conn)
+            .await?;
     row.map(|(merchant_id, livemode, event_type, data, created_ms)| {
         let merchant_id =
             MerchantId::parse(&merchant_id).map_err(|_| crate::error::corrupt("events", "merchant_id"))?;
@@ -60,9 +61,14 @@ pub async fn list(
 ) -> Result<Vec<EventRow>, StoreError> {
     // Every id sorts before "~", so with no cursor nothing is excluded.
     let before = starting_after.map_or("~", EventId::as_str);
-    Ok(on_engine!(conn, c => sqlx::query_as(
+    query(
         "SELECT id, type, object_id, data, created_at_ms FROM events
-         WHERE merchant_id = $1 AND livemode = $2 AND id < $3 ORDER BY id DESC LIMIT $4")
-        .bind(merchant_id.as_str()).bind(livemode).bind(before).bind(i64::from(limit))
-        .fetch_all(&mut *c).await)?)
+         WHERE merchant_id = $1 AND livemode = $2 AND id < $3 ORDER BY id DESC LIMIT $4",
+    )
+    .bind(merchant_id.as_str())
+    .bind(livemode)
+    .bind(before)
+    .bind(i64::from(limit))
+    .fetch_all_as(conn)
+    .await
 }

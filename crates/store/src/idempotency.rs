@@ -3,8 +3,9 @@
 use payrail_domain::Timestamp;
 use payrail_domain::idempotency::{IdempotencyKey, IdempotencyRecord, KeyScope, StoredResponse};
 
-use crate::conn::{Columns, execute, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::query;
 use crate::{Conn, StoreError};
 
 /// Claims `key` for a request with `fingerprint`, unless the key exists. Returns the
@@ -18,33 +19,34 @@ pub async fn claim(
     locked_until: Timestamp,
     now: Timestamp,
 ) -> Result<Option<IdempotencyRecord>, StoreError> {
-    let inserted = execute!(
-        conn.reborrow(),
-        sqlx::query(
-            "INSERT INTO idempotency_keys
+    let inserted = query(
+        "INSERT INTO idempotency_keys
                  (merchant_id, livemode, idempotency_key, fingerprint, locked_until_ms, created_at_ms)
              VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (merchant_id, livemode, idempotency_key) DO NOTHING"
-        )
-        .bind(scope.merchant_id.as_str())
-        .bind(scope.livemode)
-        .bind(key.as_str())
-        .bind(fingerprint)
-        .bind(locked_until.unix_ms())
-        .bind(now.unix_ms())
-    )?;
+             ON CONFLICT (merchant_id, livemode, idempotency_key) DO NOTHING",
+    )
+    .bind(scope.merchant_id.as_str())
+    .bind(scope.livemode)
+    .bind(key.as_str())
+    .bind(fingerprint)
+    .bind(locked_until.unix_ms())
+    .bind(now.unix_ms())
+    .execute(conn.reborrow())
+    .await?;
     if inserted == 1 {
         return Ok(None);
     }
-    on_engine!(conn, c => {
-        let row = sqlx::query(
-            "SELECT fingerprint, response_status, response_body, response_provisional, locked_until_ms
-             FROM idempotency_keys
-             WHERE merchant_id = $1 AND livemode = $2 AND idempotency_key = $3")
-            .bind(scope.merchant_id.as_str()).bind(scope.livemode).bind(key.as_str())
-            .fetch_optional(&mut *c).await?;
-        row.map(|row| record_from_row(&row)).transpose()
-    })
+    let row = query(
+        "SELECT fingerprint, response_status, response_body, response_provisional, locked_until_ms
+         FROM idempotency_keys
+         WHERE merchant_id = $1 AND livemode = $2 AND idempotency_key = $3",
+    )
+    .bind(scope.merchant_id.as_str())
+    .bind(scope.livemode)
+    .bind(key.as_str())
+    .fetch_optional(conn)
+    .await?;
+    row.map(|row| record_from_row(&row)).transpose()
 }
 
 /// Takes over a key whose running request lapsed (its process died). Returns whether this
@@ -56,19 +58,18 @@ pub async fn reclaim(
     locked_until: Timestamp,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let updated = execute!(
-        conn,
-        sqlx::query(
-            "UPDATE idempotency_keys SET locked_until_ms = $1
+    let updated = query(
+        "UPDATE idempotency_keys SET locked_until_ms = $1
              WHERE merchant_id = $2 AND livemode = $3 AND idempotency_key = $4
-               AND response_status IS NULL AND locked_until_ms <= $5"
-        )
-        .bind(locked_until.unix_ms())
-        .bind(scope.merchant_id.as_str())
-        .bind(scope.livemode)
-        .bind(key.as_str())
-        .bind(now.unix_ms())
-    )?;
+               AND response_status IS NULL AND locked_until_ms <= $5",
+    )
+    .bind(locked_until.unix_ms())
+    .bind(scope.merchant_id.as_str())
+    .bind(scope.livemode)
+    .bind(key.as_str())
+    .bind(now.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(updated == 1)
 }
 
@@ -92,30 +93,26 @@ pub async fn complete(
     recording: Recording,
 ) -> Result<(), StoreError> {
     let only_if_none = recording == Recording::IfNoneRecorded;
-    execute!(
-        conn,
-        sqlx::query(
-            "UPDATE idempotency_keys SET response_status = $1, response_body = $2, response_provisional = $3
+    query(
+        "UPDATE idempotency_keys SET response_status = $1, response_body = $2, response_provisional = $3
              WHERE merchant_id = $4 AND livemode = $5 AND idempotency_key = $6
-               AND (NOT $7 OR response_status IS NULL)"
-        )
-        .bind(i64::from(response.status))
-        .bind(&response.body)
-        .bind(recording == Recording::Provisional)
-        .bind(scope.merchant_id.as_str())
-        .bind(scope.livemode)
-        .bind(key.as_str())
-        .bind(only_if_none)
-    )?;
+               AND (NOT $7 OR response_status IS NULL)",
+    )
+    .bind(i64::from(response.status))
+    .bind(&response.body)
+    .bind(recording == Recording::Provisional)
+    .bind(scope.merchant_id.as_str())
+    .bind(scope.livemode)
+    .bind(key.as_str())
+    .bind(only_if_none)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Deletes keys created before `created_before`; returns how many.
 pub async fn prune(conn: Conn<'_>, created_before: Timestamp) -> Result<u64, StoreError> {
-    Ok(execute!(
-        conn,
-        sqlx::query("DELETE FROM idempotency_keys WHERE created_at_ms < $1").bind(created_before.unix_ms())
-    )?)
+    query("DELETE FROM idempotency_keys WHERE created_at_ms < $1").bind(created_before.unix_ms()).execute(conn).await
 }
 
 fn record_from_row(row: &impl Columns) -> Result<IdempotencyRecord, StoreError> {

@@ -8,7 +8,7 @@
 
 use payrail_domain::Timestamp;
 
-use crate::conn::{execute, on_engine};
+use crate::query::query;
 use crate::{Conn, StoreError};
 
 /// A notification as received, once its signature was checked.
@@ -28,27 +28,27 @@ pub struct InboundNotification<'a> {
 /// Records `notification` as received at `now` unless it was already. Returns whether
 /// this call recorded it, that is whether the caller is the one to apply it.
 pub async fn claim(conn: Conn<'_>, notification: &InboundNotification<'_>, now: Timestamp) -> Result<bool, StoreError> {
-    let inserted = execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO inbound_notifications
+    let inserted = query(
+        "INSERT INTO inbound_notifications
                  (channel, account, notification_id, notification_type, reference, received_at_ms)
              VALUES ($1, $2, $3, $4, $5, $6)
-             ON CONFLICT (channel, account, notification_id) DO NOTHING"
-        )
-        .bind(notification.channel)
-        .bind(notification.account)
-        .bind(notification.notification_id)
-        .bind(notification.notification_type)
-        .bind(notification.reference)
-        .bind(now.unix_ms())
-    )?;
+             ON CONFLICT (channel, account, notification_id) DO NOTHING",
+    )
+    .bind(notification.channel)
+    .bind(notification.account)
+    .bind(notification.notification_id)
+    .bind(notification.notification_type)
+    .bind(notification.reference)
+    .bind(now.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(inserted == 1)
 }
 
 /// How many notifications were recorded about `reference`, for tests and audits.
 pub async fn count_for_reference(conn: Conn<'_>, reference: &str) -> Result<i64, StoreError> {
-    Ok(on_engine!(conn, c => sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM inbound_notifications WHERE reference = $1")
-        .bind(reference).fetch_one(&mut *c).await)?)
+    query("SELECT CAST(COUNT(*) AS BIGINT) FROM inbound_notifications WHERE reference = $1")
+        .bind(reference)
+        .fetch_one_as(conn)
+        .await
 }

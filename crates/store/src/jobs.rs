@@ -13,8 +13,9 @@
 
 use payrail_domain::{JobId, Timestamp};
 
-use crate::conn::{Columns, execute, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 /// Characters of a failure kept in `last_error`, at most: enough for a message and its
@@ -99,22 +100,21 @@ pub struct Claim {
 /// Inserts `job`. Returns `false`, inserting nothing, when a live job already holds its
 /// singleton key.
 pub async fn enqueue(conn: Conn<'_>, job: &NewJob, now: Timestamp) -> Result<bool, StoreError> {
-    let inserted = execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO jobs (id, kind, payload, singleton_key, status, attempts, attempts_max, run_at_ms,
+    let inserted = query(
+        "INSERT INTO jobs (id, kind, payload, singleton_key, status, attempts, attempts_max, run_at_ms,
                                created_at_ms, updated_at_ms)
              VALUES ($1, $2, $3, $4, 'pending', 0, $5, $6, $7, $7)
-             ON CONFLICT (singleton_key) DO NOTHING"
-        )
-        .bind(job.id.as_str())
-        .bind(&job.kind)
-        .bind(&job.payload)
-        .bind(job.singleton_key.as_deref())
-        .bind(i64::from(job.attempts_max))
-        .bind(job.run_at.unix_ms())
-        .bind(now.unix_ms())
-    )?;
+             ON CONFLICT (singleton_key) DO NOTHING",
+    )
+    .bind(job.id.as_str())
+    .bind(&job.kind)
+    .bind(&job.payload)
+    .bind(job.singleton_key.as_deref())
+    .bind(i64::from(job.attempts_max))
+    .bind(job.run_at.unix_ms())
+    .bind(now.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(inserted == 1)
 }
 
@@ -133,10 +133,11 @@ pub async fn claim(
     // Two statements rather than `UPDATE … WHERE id IN (SELECT … SKIP LOCKED)`: PostgreSQL
     // may run such a subquery more than once (a rescanned semi-join), and each run could
     // lock other rows, claiming more than `limit`.
-    let ids: Vec<String> = on_engine!(conn.reborrow(), c, engine => {
+    let ids: Vec<String> = {
+        let engine = conn.reborrow().engine();
         // The status test repeats the index's predicate word for word, so both engines
         // use `jobs_by_due_time`.
-        let sql = sqlx::AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT id FROM jobs
              WHERE status IN ('pending', 'running') AND run_at_ms <= $1
                AND (status = 'pending' OR lease_until_ms <= $1)
@@ -144,25 +145,25 @@ pub async fn claim(
              LIMIT $2
              {}",
             engine.skip_locked()
-        ));
-        sqlx::query_scalar(sql).bind(now.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await
-    })?;
+        );
+        query_built(sql).bind(now.unix_ms()).bind(i64::from(limit)).fetch_all_as(conn.reborrow()).await
+    }?;
     let mut jobs = Vec::with_capacity(ids.len());
     for id in ids {
-        let job = on_engine!(conn.reborrow(), c => {
-            let sql = sqlx::AssertSqlSafe(format!(
+        let job = {
+            let sql = format!(
                 "UPDATE jobs SET status = 'running', attempts = attempts + 1, lease_until_ms = $1, updated_at_ms = $2
                  WHERE id = $3
                  RETURNING {COLUMNS}"
-            ));
-            let row = sqlx::query(sql)
+            );
+            let row = query_built(sql)
                 .bind(lease_until.unix_ms())
                 .bind(now.unix_ms())
                 .bind(&id)
-                .fetch_one(&mut *c)
+                .fetch_one(conn.reborrow())
                 .await?;
             job_from_row(&row)
-        })?;
+        }?;
         jobs.push(job);
     }
     Ok(jobs)
@@ -170,12 +171,11 @@ pub async fn claim(
 
 /// Removes a job that succeeded. `false` if `claim` is no longer the job's current claim.
 pub async fn complete(conn: Conn<'_>, claim: &Claim) -> Result<bool, StoreError> {
-    let deleted = execute!(
-        conn,
-        sqlx::query("DELETE FROM jobs WHERE id = $1 AND attempts = $2 AND status = 'running'")
-            .bind(claim.id.as_str())
-            .bind(i64::from(claim.attempt))
-    )?;
+    let deleted = query("DELETE FROM jobs WHERE id = $1 AND attempts = $2 AND status = 'running'")
+        .bind(claim.id.as_str())
+        .bind(i64::from(claim.attempt))
+        .execute(conn)
+        .await?;
     Ok(deleted == 1)
 }
 
@@ -188,19 +188,18 @@ pub async fn retry(
     error: &str,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let updated = execute!(
-        conn,
-        sqlx::query(
-            "UPDATE jobs SET status = 'pending', run_at_ms = $3, lease_until_ms = NULL, last_error = $4,
+    let updated = query(
+        "UPDATE jobs SET status = 'pending', run_at_ms = $3, lease_until_ms = NULL, last_error = $4,
                              updated_at_ms = $5
-             WHERE id = $1 AND attempts = $2 AND status = 'running'"
-        )
-        .bind(claim.id.as_str())
-        .bind(i64::from(claim.attempt))
-        .bind(run_at.unix_ms())
-        .bind(bounded(error))
-        .bind(now.unix_ms())
-    )?;
+             WHERE id = $1 AND attempts = $2 AND status = 'running'",
+    )
+    .bind(claim.id.as_str())
+    .bind(i64::from(claim.attempt))
+    .bind(run_at.unix_ms())
+    .bind(bounded(error))
+    .bind(now.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(updated == 1)
 }
 
@@ -208,36 +207,31 @@ pub async fn retry(
 /// key (so the next run of a recurring job can be scheduled). `false` if `claim` is no
 /// longer the job's current claim.
 pub async fn bury(conn: Conn<'_>, claim: &Claim, error: &str, now: Timestamp) -> Result<bool, StoreError> {
-    let updated = execute!(
-        conn,
-        sqlx::query(
-            "UPDATE jobs SET status = 'dead', singleton_key = NULL, lease_until_ms = NULL, last_error = $3,
+    let updated = query(
+        "UPDATE jobs SET status = 'dead', singleton_key = NULL, lease_until_ms = NULL, last_error = $3,
                              updated_at_ms = $4
-             WHERE id = $1 AND attempts = $2 AND status = 'running'"
-        )
-        .bind(claim.id.as_str())
-        .bind(i64::from(claim.attempt))
-        .bind(bounded(error))
-        .bind(now.unix_ms())
-    )?;
+             WHERE id = $1 AND attempts = $2 AND status = 'running'",
+    )
+    .bind(claim.id.as_str())
+    .bind(i64::from(claim.attempt))
+    .bind(bounded(error))
+    .bind(now.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(updated == 1)
 }
 
 pub async fn get(conn: Conn<'_>, id: &JobId) -> Result<Option<Job>, StoreError> {
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE id = $1"));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
-        row.as_ref().map(job_from_row).transpose()
-    })
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE id = $1");
+    let row = query_built(sql).bind(id.as_str()).fetch_optional(conn).await?;
+    row.as_ref().map(job_from_row).transpose()
 }
 
 /// The live job holding `singleton_key`, if any.
 pub async fn get_by_singleton_key(conn: Conn<'_>, singleton_key: &str) -> Result<Option<Job>, StoreError> {
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM jobs WHERE singleton_key = $1"));
-        let row = sqlx::query(sql).bind(singleton_key).fetch_optional(&mut *c).await?;
-        row.as_ref().map(job_from_row).transpose()
-    })
+    let sql = format!("SELECT {COLUMNS} FROM jobs WHERE singleton_key = $1");
+    let row = query_built(sql).bind(singleton_key).fetch_optional(conn).await?;
+    row.as_ref().map(job_from_row).transpose()
 }
 
 /// The clause that makes a claim pass over rows other transactions are claiming. SQLite

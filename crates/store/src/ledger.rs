@@ -4,8 +4,8 @@
 use payrail_domain::ledger::{AccountKey, AccountOwner, JournalEntry};
 use payrail_domain::{JournalEntryId, MerchantId, PaymentId, RefundId, Timestamp};
 
-use crate::conn::{execute, on_engine};
 use crate::error::corrupt;
+use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 /// What an entry is about, for finding it again.
@@ -26,20 +26,19 @@ pub async fn post(
     // Asserted before writing; `verify` asserts it again after reading.
     entry.assert_balanced();
     let livemode = entry.postings()[0].account.livemode();
-    execute!(
-        conn.reborrow(),
-        sqlx::query(
-            "INSERT INTO journal_entries (id, kind, livemode, merchant_id, payment_id, refund_id, created_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        )
-        .bind(id.as_str())
-        .bind(entry.kind().as_str())
-        .bind(livemode)
-        .bind(links.merchant_id.map(MerchantId::as_str))
-        .bind(links.payment_id.map(PaymentId::as_str))
-        .bind(links.refund_id.map(RefundId::as_str))
-        .bind(now.unix_ms())
-    )?;
+    query(
+        "INSERT INTO journal_entries (id, kind, livemode, merchant_id, payment_id, refund_id, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id.as_str())
+    .bind(entry.kind().as_str())
+    .bind(livemode)
+    .bind(links.merchant_id.map(MerchantId::as_str))
+    .bind(links.payment_id.map(PaymentId::as_str))
+    .bind(links.refund_id.map(RefundId::as_str))
+    .bind(now.unix_ms())
+    .execute(conn.reborrow())
+    .await?;
     move_balances(conn.reborrow(), entry, now).await?;
     insert_postings(conn, id, entry).await?;
     Ok(())
@@ -64,31 +63,29 @@ async fn move_balances(conn: Conn<'_>, entry: &JournalEntry, now: Timestamp) -> 
             format!("(${}, ${}, ${}, ${}, ${}, ${}, $1, $1)", p + 2, p + 3, p + 4, p + 5, p + 6, p + 7)
         })
         .collect();
-    let sql = sqlx::AssertSqlSafe(format!(
+    let sql = format!(
         "INSERT INTO ledger_accounts (code, livemode, currency, purpose, merchant_id, balance_minor,
              created_at_ms, updated_at_ms)
          VALUES {}
          ON CONFLICT (code) DO UPDATE SET balance_minor = ledger_accounts.balance_minor + excluded.balance_minor,
              updated_at_ms = excluded.updated_at_ms",
         rows.join(", ")
-    ));
-    on_engine!(conn, c => {
-        let mut query = sqlx::query(sql).bind(now.unix_ms());
-        for (account, net) in &moves {
-            let merchant = match account.owner() {
-                AccountOwner::Merchant(id) => Some(id.as_str()),
-                AccountOwner::Platform => None,
-            };
-            query = query
-                .bind(account.code())
-                .bind(account.livemode())
-                .bind(account.currency().code())
-                .bind(account.purpose().as_str())
-                .bind(merchant)
-                .bind(*net);
-        }
-        query.execute(&mut *c).await.map(drop)
-    })?;
+    );
+    let mut query = query_built(sql).bind(now.unix_ms());
+    for (account, net) in &moves {
+        let merchant = match account.owner() {
+            AccountOwner::Merchant(id) => Some(id.as_str()),
+            AccountOwner::Platform => None,
+        };
+        query = query
+            .bind(account.code())
+            .bind(account.livemode())
+            .bind(account.currency().code())
+            .bind(account.purpose().as_str())
+            .bind(merchant)
+            .bind(*net);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -104,19 +101,16 @@ async fn insert_postings(conn: Conn<'_>, id: &JournalEntryId, entry: &JournalEnt
         "INSERT INTO postings (entry_id, position, account_code, currency, amount_minor) VALUES {}",
         rows.join(", ")
     );
-    let sql = sqlx::AssertSqlSafe(sql);
-    on_engine!(conn, c => {
-        let mut query = sqlx::query(sql);
-        for (position, posting) in entry.postings().iter().enumerate() {
-            query = query
-                .bind(id.as_str())
-                .bind(i64::try_from(position).unwrap_or(i64::MAX))
-                .bind(posting.account.code())
-                .bind(posting.account.currency().code())
-                .bind(posting.amount_minor);
-        }
-        query.execute(&mut *c).await.map(drop)
-    })?;
+    let mut query = query_built(sql);
+    for (position, posting) in entry.postings().iter().enumerate() {
+        query = query
+            .bind(id.as_str())
+            .bind(i64::try_from(position).unwrap_or(i64::MAX))
+            .bind(posting.account.code())
+            .bind(posting.account.currency().code())
+            .bind(posting.amount_minor);
+    }
+    query.execute(conn).await?;
     Ok(())
 }
 
@@ -126,17 +120,24 @@ pub async fn merchant_balances(
     merchant_id: &MerchantId,
     livemode: bool,
 ) -> Result<Vec<(String, String, i64)>, StoreError> {
-    Ok(on_engine!(conn, c => sqlx::query_as(
+    query(
         "SELECT currency, purpose, balance_minor FROM ledger_accounts
-         WHERE merchant_id = $1 AND livemode = $2 ORDER BY currency, purpose")
-        .bind(merchant_id.as_str()).bind(livemode).fetch_all(&mut *c).await)?)
+         WHERE merchant_id = $1 AND livemode = $2 ORDER BY currency, purpose",
+    )
+    .bind(merchant_id.as_str())
+    .bind(livemode)
+    .fetch_all_as(conn)
+    .await
 }
 
 /// The fee charged on a payment's captures: what they credited to platform fee revenue.
 pub async fn fee_charged(conn: Conn<'_>, payment_id: &PaymentId) -> Result<i64, StoreError> {
-    let credited: Option<i64> = on_engine!(conn, c => sqlx::query_scalar(
+    let credited: Option<i64> = query(
         "SELECT CAST(SUM(p.amount_minor) AS BIGINT) FROM postings p JOIN journal_entries e ON e.id = p.entry_id
-         WHERE e.payment_id = $1 AND e.kind = 'payment_captured' AND p.account_code LIKE '%:platform_fee_revenue'")
-        .bind(payment_id.as_str()).fetch_one(&mut *c).await)?;
+         WHERE e.payment_id = $1 AND e.kind = 'payment_captured' AND p.account_code LIKE '%:platform_fee_revenue'",
+    )
+    .bind(payment_id.as_str())
+    .fetch_one_as(conn)
+    .await?;
     credited.unwrap_or(0).checked_neg().ok_or_else(|| crate::error::corrupt("postings", "amount_minor"))
 }

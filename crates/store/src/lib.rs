@@ -1,10 +1,11 @@
 //! Payrail's storage: the only crate that knows SQL.
 //!
 //! Boundary: one set of queries serves SQLite (the embedded default) and PostgreSQL.
-//! Every query is written once; the [`on_engine!`] macro expands it against each
-//! engine's concrete sqlx types, because sqlx's `Any` driver cannot carry what Payrail
-//! needs. Repositories take a [`Conn`], which is either a write transaction ([`Tx`]) or a
-//! pooled read connection ([`Reader`]).
+//! Every query is written once as a `Query` (`query.rs`) that runs on whichever connection
+//! a [`Conn`] holds: the SQLite committer's own connection (rusqlite, on the committer's
+//! thread), a pooled SQLite reader or PostgreSQL (sqlx, with its concrete drivers: the
+//! `Any` driver cannot carry what Payrail needs). Repositories take a [`Conn`], which is
+//! either a write transaction ([`Tx`]) or a pooled read connection ([`Reader`]).
 //!
 //! Use cases write through [`Store::write`], which on SQLite shares one durable commit
 //! among every unit of work queued meanwhile (group commit; see `write.rs`).
@@ -13,9 +14,12 @@
 //! IMMEDIATE` on SQLite), so no transaction fails half-way with `SQLITE_BUSY_SNAPSHOT`.
 
 mod conn;
+mod direct;
 mod error;
 mod migrate;
 mod open;
+mod query;
+mod rows;
 mod write;
 
 pub mod api_keys;

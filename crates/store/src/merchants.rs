@@ -2,33 +2,29 @@
 
 use payrail_domain::{Merchant, MerchantId, MerchantName, MerchantStatus, Timestamp};
 
-use crate::conn::{Columns, execute, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str = "id, name, status, created_at_ms";
 
 pub async fn insert(conn: Conn<'_>, merchant: &Merchant) -> Result<(), StoreError> {
     let created = merchant.created.unix_ms();
-    execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO merchants (id, name, status, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $4)"
-        )
+    query("INSERT INTO merchants (id, name, status, created_at_ms, updated_at_ms) VALUES ($1, $2, $3, $4, $4)")
         .bind(merchant.id.as_str())
         .bind(merchant.name.as_str())
         .bind(merchant.status.as_str())
         .bind(created)
-    )?;
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn get(conn: Conn<'_>, id: &MerchantId) -> Result<Option<Merchant>, StoreError> {
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM merchants WHERE id = $1"));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
-        row.map(|row| merchant_from_row(&row, "")).transpose()
-    })
+    let sql = format!("SELECT {COLUMNS} FROM merchants WHERE id = $1");
+    let row = query_built(sql).bind(id.as_str()).fetch_optional(conn).await?;
+    row.map(|row| merchant_from_row(&row, "")).transpose()
 }
 
 /// Merchants oldest first, after `starting_after` when given, at most `limit`.
@@ -38,11 +34,9 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<Merchant>, StoreError> {
     let after = starting_after.map_or("", MerchantId::as_str);
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM merchants WHERE id > $1 ORDER BY id LIMIT $2"));
-        let rows = sqlx::query(sql).bind(after).bind(i64::from(limit)).fetch_all(&mut *c).await?;
-        rows.iter().map(|row| merchant_from_row(row, "")).collect()
-    })
+    let sql = format!("SELECT {COLUMNS} FROM merchants WHERE id > $1 ORDER BY id LIMIT $2");
+    let rows = query_built(sql).bind(after).bind(i64::from(limit)).fetch_all(conn).await?;
+    rows.iter().map(|row| merchant_from_row(row, "")).collect()
 }
 
 /// Sets a merchant's status; the caller has checked the transition. Returns whether the
@@ -53,13 +47,12 @@ pub async fn set_status(
     status: MerchantStatus,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let updated = execute!(
-        conn,
-        sqlx::query("UPDATE merchants SET status = $1, updated_at_ms = $2 WHERE id = $3")
-            .bind(status.as_str())
-            .bind(now.unix_ms())
-            .bind(id.as_str())
-    )?;
+    let updated = query("UPDATE merchants SET status = $1, updated_at_ms = $2 WHERE id = $3")
+        .bind(status.as_str())
+        .bind(now.unix_ms())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
     Ok(updated == 1)
 }
 

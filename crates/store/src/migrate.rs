@@ -7,7 +7,7 @@
 
 use payrail_domain::Timestamp;
 
-use crate::conn::{execute, on_engine};
+use crate::query::query;
 use crate::{Conn, Store, StoreError};
 
 /// One schema change, written in the SQL both engines accept.
@@ -59,28 +59,41 @@ impl Store {
         if let Conn::Postgres(c) = tx.conn() {
             sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(POSTGRES_MIGRATION_LOCK).execute(&mut *c).await?;
         }
-        execute!(tx.conn(), sqlx::query(CREATE_LEDGER))?;
-        let applied: Vec<i64> = on_engine!(tx.conn(), c =>
-            sqlx::query_scalar("SELECT version FROM payrail_migrations ORDER BY version").fetch_all(&mut *c).await)?;
+        query(CREATE_LEDGER).execute(tx.conn()).await?;
+        let applied: Vec<i64> =
+            query("SELECT version FROM payrail_migrations ORDER BY version").fetch_all_as(tx.conn()).await?;
         let binary = MIGRATIONS.last().map_or(0, |m| m.version);
         if let Some(&database) = applied.last().filter(|&&v| v > binary) {
             return Err(StoreError::SchemaTooNew { database, binary });
         }
         let mut newly_applied = Vec::new();
         for migration in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
-            execute!(tx.conn(), sqlx::raw_sql(migration.sql))?;
-            execute!(
-                tx.conn(),
-                sqlx::query("INSERT INTO payrail_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)")
-                    .bind(migration.version)
-                    .bind(migration.name)
-                    .bind(now.unix_ms())
-            )?;
+            run_script(tx.conn(), migration.sql).await?;
+            query("INSERT INTO payrail_migrations (version, name, applied_at_ms) VALUES ($1, $2, $3)")
+                .bind(migration.version)
+                .bind(migration.name)
+                .bind(now.unix_ms())
+                .execute(tx.conn())
+                .await?;
             newly_applied.push(migration.version);
         }
         tx.commit().await?;
         Ok(newly_applied)
     }
+}
+
+/// Runs a migration's statements, several to a script and without parameters.
+async fn run_script(conn: Conn<'_>, sql: &'static str) -> Result<(), StoreError> {
+    match conn {
+        Conn::Direct(c) => c.execute_batch(sql).map_err(crate::direct::from_sqlite)?,
+        Conn::Sqlite(c) => {
+            sqlx::raw_sql(sql).execute(&mut *c).await?;
+        }
+        Conn::Postgres(c) => {
+            sqlx::raw_sql(sql).execute(&mut *c).await?;
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use payrail_domain::{OperatorId, Timestamp};
 
-use crate::conn::{execute, on_engine};
+use crate::query::query;
 use crate::{Conn, StoreError};
 
 /// Stores an operator with an already-hashed password (a PHC string).
@@ -13,17 +13,16 @@ pub async fn insert(
     password_hash: &str,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query("INSERT INTO operators (id, email, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)")
-            .bind(id.as_str())
-            .bind(email)
-            .bind(password_hash)
-            .bind(now.unix_ms())
-    )?;
+    query("INSERT INTO operators (id, email, password_hash, created_at_ms) VALUES ($1, $2, $3, $4)")
+        .bind(id.as_str())
+        .bind(email)
+        .bind(password_hash)
+        .bind(now.unix_ms())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 pub async fn count(conn: Conn<'_>) -> Result<i64, StoreError> {
-    Ok(on_engine!(conn, c => sqlx::query_scalar("SELECT COUNT(*) FROM operators").fetch_one(&mut *c).await)?)
+    query("SELECT COUNT(*) FROM operators").fetch_one_as(conn).await
 }

@@ -10,8 +10,9 @@ use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{Payment, PaymentError, StoredCard, WebUrl};
 use payrail_domain::{Currency, MerchantId, PaymentId, Timestamp};
 
-use crate::conn::{Columns, execute, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str = "p.id, p.merchant_id, p.livemode, p.status, p.amount_minor, p.currency,
@@ -24,34 +25,33 @@ const FROM: &str = "FROM payments p LEFT JOIN card_vault v ON v.token = p.card_t
 
 pub async fn insert(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError> {
     let metadata = metadata_json(&payment.metadata)?;
-    execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO payments (id, merchant_id, livemode, status, amount_minor, currency,
+    query(
+        "INSERT INTO payments (id, merchant_id, livemode, status, amount_minor, currency,
                  amount_capturable_minor, amount_captured_minor, amount_refunded_minor, merchant_order_no,
                  description, metadata, capture_method, expires_at_ms, return_url, notify_url, card_token,
                  created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)"
-        )
-        .bind(payment.id.as_str())
-        .bind(payment.merchant_id.as_str())
-        .bind(payment.livemode)
-        .bind(payment.status.as_str())
-        .bind(payment.amounts.amount_minor())
-        .bind(payment.currency.code())
-        .bind(payment.amounts.capturable_minor())
-        .bind(payment.amounts.captured_minor())
-        .bind(payment.amounts.refunded_minor())
-        .bind(payment.merchant_order_no.as_str())
-        .bind(payment.description.as_ref().map(Description::as_str))
-        .bind(&metadata)
-        .bind(payment.capture_method.as_str())
-        .bind(payment.expires_at.unix_ms())
-        .bind(payment.return_url.as_ref().map(WebUrl::as_str))
-        .bind(payment.notify_url.as_ref().map(WebUrl::as_str))
-        .bind(payment.card.as_ref().map(|card| card.token.as_str()))
-        .bind(payment.created.unix_ms())
-    )?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
+    )
+    .bind(payment.id.as_str())
+    .bind(payment.merchant_id.as_str())
+    .bind(payment.livemode)
+    .bind(payment.status.as_str())
+    .bind(payment.amounts.amount_minor())
+    .bind(payment.currency.code())
+    .bind(payment.amounts.capturable_minor())
+    .bind(payment.amounts.captured_minor())
+    .bind(payment.amounts.refunded_minor())
+    .bind(payment.merchant_order_no.as_str())
+    .bind(payment.description.as_ref().map(Description::as_str))
+    .bind(&metadata)
+    .bind(payment.capture_method.as_str())
+    .bind(payment.expires_at.unix_ms())
+    .bind(payment.return_url.as_ref().map(WebUrl::as_str))
+    .bind(payment.notify_url.as_ref().map(WebUrl::as_str))
+    .bind(payment.card.as_ref().map(|card| card.token.as_str()))
+    .bind(payment.created.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -59,47 +59,43 @@ pub async fn insert(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
 /// cancellation and update time.
 pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError> {
     let error = payment.last_error.as_ref();
-    let updated = execute!(
-        conn,
-        sqlx::query(
-            "UPDATE payments SET status = $1, amount_capturable_minor = $2, amount_captured_minor = $3,
+    let updated = query(
+        "UPDATE payments SET status = $1, amount_capturable_minor = $2, amount_captured_minor = $3,
                  amount_refunded_minor = $4, card_token = $5, last_error_code = $6, last_decline_code = $7,
                  last_error_message = $8, cancellation_reason = $9, updated_at_ms = $10, next_action_url = $12
-             WHERE id = $11"
-        )
-        .bind(payment.status.as_str())
-        .bind(payment.amounts.capturable_minor())
-        .bind(payment.amounts.captured_minor())
-        .bind(payment.amounts.refunded_minor())
-        .bind(payment.card.as_ref().map(|card| card.token.as_str()))
-        .bind(error.map(|e| e.code.as_str()))
-        .bind(error.and_then(|e| e.decline_code.as_deref()))
-        .bind(error.map(|e| e.message.as_str()))
-        .bind(payment.cancellation_reason.map(CancellationReason::as_str))
-        .bind(payment.updated.unix_ms())
-        .bind(payment.id.as_str())
-        .bind(payment.next_action_url.as_deref())
-    )?;
+             WHERE id = $11",
+    )
+    .bind(payment.status.as_str())
+    .bind(payment.amounts.capturable_minor())
+    .bind(payment.amounts.captured_minor())
+    .bind(payment.amounts.refunded_minor())
+    .bind(payment.card.as_ref().map(|card| card.token.as_str()))
+    .bind(error.map(|e| e.code.as_str()))
+    .bind(error.and_then(|e| e.decline_code.as_deref()))
+    .bind(error.map(|e| e.message.as_str()))
+    .bind(payment.cancellation_reason.map(CancellationReason::as_str))
+    .bind(payment.updated.unix_ms())
+    .bind(payment.id.as_str())
+    .bind(payment.next_action_url.as_deref())
+    .execute(conn)
+    .await?;
     if updated == 1 { Ok(()) } else { Err(StoreError::Corrupt(format!("payment {} vanished", payment.id))) }
 }
 
 /// A payment, locked against concurrent writers until the transaction ends (PostgreSQL;
 /// SQLite's writers are already one at a time).
 pub async fn get_for_update(conn: Conn<'_>, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-    on_engine!(conn, c, engine => {
-        let lock = engine.lock_rows("p");
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1 {lock}"));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
-        row.map(|row| payment_from_row(&row)).transpose()
-    })
+    let engine = conn.engine();
+    let lock = engine.lock_rows("p");
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1 {lock}");
+    let row = query_built(sql).bind(id.as_str()).fetch_optional(conn).await?;
+    row.map(|row| payment_from_row(&row)).transpose()
 }
 
 pub async fn get(conn: Conn<'_>, id: &PaymentId) -> Result<Option<Payment>, StoreError> {
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1"));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
-        row.map(|row| payment_from_row(&row)).transpose()
-    })
+    let sql = format!("SELECT {COLUMNS} {FROM} WHERE p.id = $1");
+    let row = query_built(sql).bind(id.as_str()).fetch_optional(conn).await?;
+    row.map(|row| payment_from_row(&row)).transpose()
 }
 
 /// Filters for listing one merchant's payments in one mode.
@@ -140,18 +136,26 @@ pub async fn list(
     let status = filter.status.map(PaymentStatus::as_str);
     let from = filter.created_from.map_or(0, Timestamp::unix_ms);
     let until = filter.created_until.map_or(i64::MAX, Timestamp::unix_ms);
-    let mut payments = on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!(
+    let mut payments = {
+        let sql = format!(
             "SELECT {COLUMNS} {FROM} WHERE p.merchant_id = $1 AND p.livemode = $2
                AND ($3 IS NULL OR p.status = $3) AND ($4 IS NULL OR p.merchant_order_no = $4)
                AND p.created_at_ms >= $5 AND p.created_at_ms <= $6 {cursor_clause}
-             ORDER BY p.id {order} LIMIT $8"));
-        let rows = sqlx::query(sql)
-            .bind(merchant_id.as_str()).bind(livemode).bind(status).bind(filter.merchant_order_no.as_deref())
-            .bind(from).bind(until).bind(cursor_id).bind(i64::from(limit) + 1)
-            .fetch_all(&mut *c).await?;
+             ORDER BY p.id {order} LIMIT $8"
+        );
+        let rows = query_built(sql)
+            .bind(merchant_id.as_str())
+            .bind(livemode)
+            .bind(status)
+            .bind(filter.merchant_order_no.as_deref())
+            .bind(from)
+            .bind(until)
+            .bind(cursor_id)
+            .bind(i64::from(limit) + 1)
+            .fetch_all(conn)
+            .await?;
         rows.iter().map(payment_from_row).collect::<Result<Vec<_>, _>>()
-    })?;
+    }?;
     if matches!(cursor, Cursor::Before(_)) {
         payments.reverse();
     }
@@ -244,10 +248,11 @@ pub const FIRST_QUERY_AFTER_MS: i64 = 60_000;
 
 /// Sets when the sweep next asks the channel about a processing payment.
 pub async fn set_next_query(conn: Conn<'_>, id: &PaymentId, at: Timestamp) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query("UPDATE payments SET next_query_at_ms = $1 WHERE id = $2").bind(at.unix_ms()).bind(id.as_str())
-    )?;
+    query("UPDATE payments SET next_query_at_ms = $1 WHERE id = $2")
+        .bind(at.unix_ms())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -267,11 +272,12 @@ pub async fn due(
     };
     // Statuses are our own fixed names, never client input.
     let list: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
-    let ids: Vec<String> = on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!(
+    let ids: Vec<String> = {
+        let sql = format!(
             "SELECT id FROM payments WHERE status IN ({}) AND {column} <= $1 ORDER BY {column} LIMIT $2",
-            list.join(", ")));
-        sqlx::query_scalar(sql).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await
-    })?;
+            list.join(", ")
+        );
+        query_built(sql).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all_as(conn).await
+    }?;
     ids.iter().map(|id| PaymentId::parse(id).map_err(|_| corrupt("payments", "id"))).collect()
 }

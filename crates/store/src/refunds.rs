@@ -4,32 +4,32 @@
 use payrail_domain::refund::{Refund, RefundReason, RefundStatus};
 use payrail_domain::{Currency, MerchantId, PaymentId, RefundId, Timestamp};
 
-use crate::conn::{Columns, execute, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str = "id, payment_id, merchant_id, livemode, amount_minor, currency, status, reason, failure_code,
     created_at_ms, updated_at_ms";
 
 pub async fn insert(conn: Conn<'_>, refund: &Refund) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO refunds (id, payment_id, merchant_id, livemode, amount_minor, currency, status, reason,
+    query(
+        "INSERT INTO refunds (id, payment_id, merchant_id, livemode, amount_minor, currency, status, reason,
                  failure_code, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
-        )
-        .bind(refund.id.as_str())
-        .bind(refund.payment_id.as_str())
-        .bind(refund.merchant_id.as_str())
-        .bind(refund.livemode)
-        .bind(refund.amount_minor)
-        .bind(refund.currency.code())
-        .bind(refund.status.as_str())
-        .bind(refund.reason.map(RefundReason::as_str))
-        .bind(refund.failure_code.as_deref())
-        .bind(refund.created.unix_ms())
-    )?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(refund.id.as_str())
+    .bind(refund.payment_id.as_str())
+    .bind(refund.merchant_id.as_str())
+    .bind(refund.livemode)
+    .bind(refund.amount_minor)
+    .bind(refund.currency.code())
+    .bind(refund.status.as_str())
+    .bind(refund.reason.map(RefundReason::as_str))
+    .bind(refund.failure_code.as_deref())
+    .bind(refund.created.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -42,33 +42,32 @@ pub async fn settle(
     failure_code: Option<&str>,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let updated = execute!(
-        conn,
-        sqlx::query(
-            "UPDATE refunds SET status = $1, failure_code = $2, updated_at_ms = $3 WHERE id = $4 AND status = 'pending'"
-        )
-        .bind(status.as_str())
-        .bind(failure_code)
-        .bind(now.unix_ms())
-        .bind(id.as_str())
-    )?;
+    let updated = query(
+        "UPDATE refunds SET status = $1, failure_code = $2, updated_at_ms = $3 WHERE id = $4 AND status = 'pending'",
+    )
+    .bind(status.as_str())
+    .bind(failure_code)
+    .bind(now.unix_ms())
+    .bind(id.as_str())
+    .execute(conn)
+    .await?;
     Ok(updated == 1)
 }
 
 /// The amount held by a payment's pending refunds.
 pub async fn pending_minor(conn: Conn<'_>, payment_id: &PaymentId) -> Result<i64, StoreError> {
-    let sum: Option<i64> = on_engine!(conn, c => sqlx::query_scalar(
-        "SELECT CAST(SUM(amount_minor) AS BIGINT) FROM refunds WHERE payment_id = $1 AND status = 'pending'")
-        .bind(payment_id.as_str()).fetch_one(&mut *c).await)?;
+    let sum: Option<i64> =
+        query("SELECT CAST(SUM(amount_minor) AS BIGINT) FROM refunds WHERE payment_id = $1 AND status = 'pending'")
+            .bind(payment_id.as_str())
+            .fetch_one_as(conn)
+            .await?;
     Ok(sum.unwrap_or(0))
 }
 
 pub async fn get(conn: Conn<'_>, id: &RefundId) -> Result<Option<Refund>, StoreError> {
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM refunds WHERE id = $1"));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
-        row.map(|row| refund_from_row(&row)).transpose()
-    })
+    let sql = format!("SELECT {COLUMNS} FROM refunds WHERE id = $1");
+    let row = query_built(sql).bind(id.as_str()).fetch_optional(conn).await?;
+    row.map(|row| refund_from_row(&row)).transpose()
 }
 
 /// One merchant's refunds in one mode, newest first, optionally of one payment.
@@ -81,25 +80,28 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<Refund>, StoreError> {
     let before = starting_after.map_or("~", RefundId::as_str);
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM refunds WHERE merchant_id = $1 AND livemode = $2
-               AND ($3 IS NULL OR payment_id = $3) AND id < $4 ORDER BY id DESC LIMIT $5"));
-        let rows = sqlx::query(sql)
-            .bind(merchant_id.as_str()).bind(livemode).bind(payment_id.map(PaymentId::as_str)).bind(before)
-            .bind(i64::from(limit)).fetch_all(&mut *c).await?;
-        rows.iter().map(refund_from_row).collect()
-    })
+    let sql = format!(
+        "SELECT {COLUMNS} FROM refunds WHERE merchant_id = $1 AND livemode = $2
+           AND ($3 IS NULL OR payment_id = $3) AND id < $4 ORDER BY id DESC LIMIT $5"
+    );
+    let rows = query_built(sql)
+        .bind(merchant_id.as_str())
+        .bind(livemode)
+        .bind(payment_id.map(PaymentId::as_str))
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(refund_from_row).collect()
 }
 
 /// Sets when the sweep next asks the channel about a pending refund.
 pub async fn set_next_query(conn: Conn<'_>, id: &RefundId, at: Timestamp) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query("UPDATE refunds SET next_query_at_ms = $1 WHERE id = $2 AND status = 'pending'")
-            .bind(at.unix_ms())
-            .bind(id.as_str())
-    )?;
+    query("UPDATE refunds SET next_query_at_ms = $1 WHERE id = $2 AND status = 'pending'")
+        .bind(at.unix_ms())
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -125,11 +127,8 @@ fn refund_from_row(row: &impl Columns) -> Result<Refund, StoreError> {
 /// change until a query was made), oldest first: the work list of the sweep that asks the
 /// channel how they ended.
 pub async fn pending_due(conn: Conn<'_>, now: Timestamp, limit: u32) -> Result<Vec<Refund>, StoreError> {
-    on_engine!(conn, c => {
-        let due = "COALESCE(next_query_at_ms, updated_at_ms + 60000)";
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM refunds WHERE status = 'pending' AND {due} <= $1 ORDER BY {due} LIMIT $2"));
-        let rows = sqlx::query(sql).bind(now.unix_ms()).bind(i64::from(limit)).fetch_all(&mut *c).await?;
-        rows.iter().map(refund_from_row).collect()
-    })
+    let due = "COALESCE(next_query_at_ms, updated_at_ms + 60000)";
+    let sql = format!("SELECT {COLUMNS} FROM refunds WHERE status = 'pending' AND {due} <= $1 ORDER BY {due} LIMIT $2");
+    let rows = query_built(sql).bind(now.unix_ms()).bind(i64::from(limit)).fetch_all(conn).await?;
+    rows.iter().map(refund_from_row).collect()
 }

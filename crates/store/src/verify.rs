@@ -10,7 +10,8 @@
 
 use sqlx::{Connection, PgConnection, Postgres, Sqlite, SqliteConnection};
 
-use crate::conn::{Columns, on_engine};
+use crate::conn::Columns;
+use crate::query::query;
 use crate::{Conn, StoreError};
 
 /// A read transaction that sees one consistent state of the database until it ends.
@@ -26,6 +27,9 @@ impl<'c> Snapshot<'c> {
     /// Begins the snapshot on a connection that is in no transaction (a [`crate::Reader`]'s).
     pub async fn begin(conn: Conn<'c>) -> Result<Snapshot<'c>, StoreError> {
         Ok(Snapshot(match conn {
+            Conn::Direct(_) => {
+                return Err(StoreError::Configuration("a snapshot is taken on a reader, not the committer".into()));
+            }
             // A deferred BEGIN takes no lock; the snapshot starts at the first read (WAL).
             Conn::Sqlite(c) => SnapshotInner::Sqlite(SqliteConnection::begin(c).await?),
             // Statements in READ COMMITTED each see their own snapshot; these must share one.
@@ -65,21 +69,27 @@ pub struct EntryTotal {
 /// The totals of up to `entries_max` whole entries after `after`, by entry id then currency.
 /// The limit counts entries, not rows, so no entry is split across two pages.
 pub async fn entry_totals(conn: Conn<'_>, after: &str, entries_max: u32) -> Result<Vec<EntryTotal>, StoreError> {
-    on_engine!(conn, c => {
-        let rows = sqlx::query(
-            "SELECT e.id AS entry_id, p.currency, COUNT(p.entry_id) AS postings,
-                 CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS total_minor
-             FROM (SELECT id FROM journal_entries WHERE id > $1 ORDER BY id LIMIT $2) e
-             LEFT JOIN postings p ON p.entry_id = e.id
-             GROUP BY e.id, p.currency ORDER BY e.id, p.currency")
-            .bind(after).bind(i64::from(entries_max)).fetch_all(&mut *c).await?;
-        rows.iter().map(|row| Ok(EntryTotal {
-            entry_id: row.text("entry_id")?,
-            currency: row.text_opt("currency")?,
-            postings: row.int("postings")?,
-            total_minor: row.int("total_minor")?,
-        })).collect()
-    })
+    let rows = query(
+        "SELECT e.id AS entry_id, p.currency, COUNT(p.entry_id) AS postings,
+             CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS total_minor
+         FROM (SELECT id FROM journal_entries WHERE id > $1 ORDER BY id LIMIT $2) e
+         LEFT JOIN postings p ON p.entry_id = e.id
+         GROUP BY e.id, p.currency ORDER BY e.id, p.currency",
+    )
+    .bind(after)
+    .bind(i64::from(entries_max))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EntryTotal {
+                entry_id: row.text("entry_id")?,
+                currency: row.text_opt("currency")?,
+                postings: row.int("postings")?,
+                total_minor: row.int("total_minor")?,
+            })
+        })
+        .collect()
 }
 
 /// What an entry says it records, and the state of the payment and refund it names as
@@ -96,25 +106,31 @@ pub struct EntryLink {
 }
 
 pub async fn entry_links(conn: Conn<'_>, after: &str, rows_max: u32) -> Result<Vec<EntryLink>, StoreError> {
-    on_engine!(conn, c => {
-        let rows = sqlx::query(
-            "SELECT e.id AS entry_id, e.kind, e.payment_id, p.status AS payment_status,
-                 p.amount_captured_minor AS payment_captured_minor, e.refund_id, r.status AS refund_status
-             FROM journal_entries e
-             LEFT JOIN payments p ON p.id = e.payment_id
-             LEFT JOIN refunds r ON r.id = e.refund_id
-             WHERE e.id > $1 ORDER BY e.id LIMIT $2")
-            .bind(after).bind(i64::from(rows_max)).fetch_all(&mut *c).await?;
-        rows.iter().map(|row| Ok(EntryLink {
-            entry_id: row.text("entry_id")?,
-            kind: row.text("kind")?,
-            payment_id: row.text_opt("payment_id")?,
-            payment_status: row.text_opt("payment_status")?,
-            payment_captured_minor: row.int_opt("payment_captured_minor")?,
-            refund_id: row.text_opt("refund_id")?,
-            refund_status: row.text_opt("refund_status")?,
-        })).collect()
-    })
+    let rows = query(
+        "SELECT e.id AS entry_id, e.kind, e.payment_id, p.status AS payment_status,
+             p.amount_captured_minor AS payment_captured_minor, e.refund_id, r.status AS refund_status
+         FROM journal_entries e
+         LEFT JOIN payments p ON p.id = e.payment_id
+         LEFT JOIN refunds r ON r.id = e.refund_id
+         WHERE e.id > $1 ORDER BY e.id LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(rows_max))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(EntryLink {
+                entry_id: row.text("entry_id")?,
+                kind: row.text("kind")?,
+                payment_id: row.text_opt("payment_id")?,
+                payment_status: row.text_opt("payment_status")?,
+                payment_captured_minor: row.int_opt("payment_captured_minor")?,
+                refund_id: row.text_opt("refund_id")?,
+                refund_status: row.text_opt("refund_status")?,
+            })
+        })
+        .collect()
 }
 
 /// An account's cached balance beside the sum of its postings.
@@ -127,21 +143,27 @@ pub struct AccountTotal {
 }
 
 pub async fn account_totals(conn: Conn<'_>, after: &str, rows_max: u32) -> Result<Vec<AccountTotal>, StoreError> {
-    on_engine!(conn, c => {
-        let rows = sqlx::query(
-            "SELECT a.code, a.balance_minor, COUNT(p.entry_id) AS postings,
-                 CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS postings_minor
-             FROM (SELECT code, balance_minor FROM ledger_accounts WHERE code > $1 ORDER BY code LIMIT $2) a
-             LEFT JOIN postings p ON p.account_code = a.code
-             GROUP BY a.code, a.balance_minor ORDER BY a.code")
-            .bind(after).bind(i64::from(rows_max)).fetch_all(&mut *c).await?;
-        rows.iter().map(|row| Ok(AccountTotal {
-            code: row.text("code")?,
-            balance_minor: row.int("balance_minor")?,
-            postings: row.int("postings")?,
-            postings_minor: row.int("postings_minor")?,
-        })).collect()
-    })
+    let rows = query(
+        "SELECT a.code, a.balance_minor, COUNT(p.entry_id) AS postings,
+             CAST(COALESCE(SUM(p.amount_minor), 0) AS BIGINT) AS postings_minor
+         FROM (SELECT code, balance_minor FROM ledger_accounts WHERE code > $1 ORDER BY code LIMIT $2) a
+         LEFT JOIN postings p ON p.account_code = a.code
+         GROUP BY a.code, a.balance_minor ORDER BY a.code",
+    )
+    .bind(after)
+    .bind(i64::from(rows_max))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(AccountTotal {
+                code: row.text("code")?,
+                balance_minor: row.int("balance_minor")?,
+                postings: row.int("postings")?,
+                postings_minor: row.int("postings_minor")?,
+            })
+        })
+        .collect()
 }
 
 /// A payment's amounts beside its refunds and its `payment_captured` entries. The
@@ -161,35 +183,41 @@ pub struct PaymentMovement {
 }
 
 pub async fn payment_movements(conn: Conn<'_>, after: &str, rows_max: u32) -> Result<Vec<PaymentMovement>, StoreError> {
-    on_engine!(conn, c => {
-        let rows = sqlx::query(
-            "SELECT p.id, p.status, p.amount_minor, p.amount_capturable_minor, p.amount_captured_minor,
-                 p.amount_refunded_minor,
-                 (SELECT CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) FROM refunds r
-                   WHERE r.payment_id = p.id AND r.status = 'succeeded') AS refunds_succeeded_minor,
-                 (SELECT CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) FROM refunds r
-                   WHERE r.payment_id = p.id AND r.status = 'pending') AS refunds_pending_minor,
-                 (SELECT COUNT(*) FROM journal_entries e
-                   WHERE e.payment_id = p.id AND e.kind = 'payment_captured') AS capture_entries,
-                 (SELECT CAST(COALESCE(SUM(po.amount_minor), 0) AS BIGINT) FROM journal_entries e
-                   JOIN postings po ON po.entry_id = e.id JOIN ledger_accounts a ON a.code = po.account_code
-                   WHERE e.payment_id = p.id AND e.kind = 'payment_captured'
-                     AND a.purpose = 'channel_receivable' AND po.currency = p.currency) AS capture_receivable_minor
-             FROM payments p WHERE p.id > $1 ORDER BY p.id LIMIT $2")
-            .bind(after).bind(i64::from(rows_max)).fetch_all(&mut *c).await?;
-        rows.iter().map(|row| Ok(PaymentMovement {
-            payment_id: row.text("id")?,
-            status: row.text("status")?,
-            amount_minor: row.int("amount_minor")?,
-            capturable_minor: row.int("amount_capturable_minor")?,
-            captured_minor: row.int("amount_captured_minor")?,
-            refunded_minor: row.int("amount_refunded_minor")?,
-            refunds_succeeded_minor: row.int("refunds_succeeded_minor")?,
-            refunds_pending_minor: row.int("refunds_pending_minor")?,
-            capture_entries: row.int("capture_entries")?,
-            capture_receivable_minor: row.int("capture_receivable_minor")?,
-        })).collect()
-    })
+    let rows = query(
+        "SELECT p.id, p.status, p.amount_minor, p.amount_capturable_minor, p.amount_captured_minor,
+             p.amount_refunded_minor,
+             (SELECT CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) FROM refunds r
+               WHERE r.payment_id = p.id AND r.status = 'succeeded') AS refunds_succeeded_minor,
+             (SELECT CAST(COALESCE(SUM(r.amount_minor), 0) AS BIGINT) FROM refunds r
+               WHERE r.payment_id = p.id AND r.status = 'pending') AS refunds_pending_minor,
+             (SELECT COUNT(*) FROM journal_entries e
+               WHERE e.payment_id = p.id AND e.kind = 'payment_captured') AS capture_entries,
+             (SELECT CAST(COALESCE(SUM(po.amount_minor), 0) AS BIGINT) FROM journal_entries e
+               JOIN postings po ON po.entry_id = e.id JOIN ledger_accounts a ON a.code = po.account_code
+               WHERE e.payment_id = p.id AND e.kind = 'payment_captured'
+                 AND a.purpose = 'channel_receivable' AND po.currency = p.currency) AS capture_receivable_minor
+         FROM payments p WHERE p.id > $1 ORDER BY p.id LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(rows_max))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(PaymentMovement {
+                payment_id: row.text("id")?,
+                status: row.text("status")?,
+                amount_minor: row.int("amount_minor")?,
+                capturable_minor: row.int("amount_capturable_minor")?,
+                captured_minor: row.int("amount_captured_minor")?,
+                refunded_minor: row.int("amount_refunded_minor")?,
+                refunds_succeeded_minor: row.int("refunds_succeeded_minor")?,
+                refunds_pending_minor: row.int("refunds_pending_minor")?,
+                capture_entries: row.int("capture_entries")?,
+                capture_receivable_minor: row.int("capture_receivable_minor")?,
+            })
+        })
+        .collect()
 }
 
 /// A refund beside its `refund_succeeded` entries. A refund credits the receivable, so a
@@ -207,24 +235,30 @@ pub struct RefundMovement {
 pub async fn refund_movements(conn: Conn<'_>, after: &str, rows_max: u32) -> Result<Vec<RefundMovement>, StoreError> {
     // No index covers journal_entries.refund_id, so each refund scans the entries; fine at
     // today's sizes, and the place to look first if verification grows slow.
-    on_engine!(conn, c => {
-        let rows = sqlx::query(
-            "SELECT r.id, r.payment_id, r.status, r.amount_minor,
-                 (SELECT COUNT(*) FROM journal_entries e
-                   WHERE e.refund_id = r.id AND e.kind = 'refund_succeeded') AS refund_entries,
-                 (SELECT CAST(COALESCE(SUM(po.amount_minor), 0) AS BIGINT) FROM journal_entries e
-                   JOIN postings po ON po.entry_id = e.id JOIN ledger_accounts a ON a.code = po.account_code
-                   WHERE e.refund_id = r.id AND e.kind = 'refund_succeeded'
-                     AND a.purpose = 'channel_receivable' AND po.currency = r.currency) AS refund_receivable_minor
-             FROM refunds r WHERE r.id > $1 ORDER BY r.id LIMIT $2")
-            .bind(after).bind(i64::from(rows_max)).fetch_all(&mut *c).await?;
-        rows.iter().map(|row| Ok(RefundMovement {
-            refund_id: row.text("id")?,
-            payment_id: row.text("payment_id")?,
-            status: row.text("status")?,
-            amount_minor: row.int("amount_minor")?,
-            refund_entries: row.int("refund_entries")?,
-            refund_receivable_minor: row.int("refund_receivable_minor")?,
-        })).collect()
-    })
+    let rows = query(
+        "SELECT r.id, r.payment_id, r.status, r.amount_minor,
+             (SELECT COUNT(*) FROM journal_entries e
+               WHERE e.refund_id = r.id AND e.kind = 'refund_succeeded') AS refund_entries,
+             (SELECT CAST(COALESCE(SUM(po.amount_minor), 0) AS BIGINT) FROM journal_entries e
+               JOIN postings po ON po.entry_id = e.id JOIN ledger_accounts a ON a.code = po.account_code
+               WHERE e.refund_id = r.id AND e.kind = 'refund_succeeded'
+                 AND a.purpose = 'channel_receivable' AND po.currency = r.currency) AS refund_receivable_minor
+         FROM refunds r WHERE r.id > $1 ORDER BY r.id LIMIT $2",
+    )
+    .bind(after)
+    .bind(i64::from(rows_max))
+    .fetch_all(conn)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(RefundMovement {
+                refund_id: row.text("id")?,
+                payment_id: row.text("payment_id")?,
+                status: row.text("status")?,
+                amount_minor: row.int("amount_minor")?,
+                refund_entries: row.int("refund_entries")?,
+                refund_receivable_minor: row.int("refund_receivable_minor")?,
+            })
+        })
+        .collect()
 }

@@ -6,8 +6,9 @@ use payrail_domain::webhook::{
 };
 use payrail_domain::{MerchantId, Timestamp, WebhookEndpointId};
 
-use crate::conn::{Columns, execute, on_engine};
+use crate::conn::Columns;
 use crate::error::corrupt;
+use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str = "id, merchant_id, livemode, url, description, enabled_events, status, disabled_reason,
@@ -15,63 +16,59 @@ const COLUMNS: &str = "id, merchant_id, livemode, url, description, enabled_even
     updated_at_ms";
 
 pub async fn insert(conn: Conn<'_>, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO webhook_endpoints (id, merchant_id, livemode, url, description, enabled_events, status,
+    query(
+        "INSERT INTO webhook_endpoints (id, merchant_id, livemode, url, description, enabled_events, status,
                  disabled_reason, secret_ciphertext, secret_hint, previous_secret_ciphertext,
                  previous_secret_expires_at_ms, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
-        )
-        .bind(endpoint.id.as_str())
-        .bind(endpoint.merchant_id.as_str())
-        .bind(endpoint.livemode)
-        .bind(&endpoint.url)
-        .bind(endpoint.description.as_deref())
-        .bind(endpoint.enabled_events.to_stored())
-        .bind(endpoint.status.as_str())
-        .bind(endpoint.disabled_reason.map(DisabledReason::as_str))
-        .bind(&endpoint.secret.ciphertext)
-        .bind(&endpoint.secret.hint)
-        .bind(endpoint.retiring.as_ref().map(|r| r.ciphertext.as_str()))
-        .bind(endpoint.retiring.as_ref().map(|r| r.expires_at.unix_ms()))
-        .bind(endpoint.created.unix_ms())
-        .bind(endpoint.updated.unix_ms())
-    )?;
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind(endpoint.id.as_str())
+    .bind(endpoint.merchant_id.as_str())
+    .bind(endpoint.livemode)
+    .bind(&endpoint.url)
+    .bind(endpoint.description.as_deref())
+    .bind(endpoint.enabled_events.to_stored())
+    .bind(endpoint.status.as_str())
+    .bind(endpoint.disabled_reason.map(DisabledReason::as_str))
+    .bind(&endpoint.secret.ciphertext)
+    .bind(&endpoint.secret.hint)
+    .bind(endpoint.retiring.as_ref().map(|r| r.ciphertext.as_str()))
+    .bind(endpoint.retiring.as_ref().map(|r| r.expires_at.unix_ms()))
+    .bind(endpoint.created.unix_ms())
+    .bind(endpoint.updated.unix_ms())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Writes back everything that may change: URL, description, events, state and secrets.
 pub async fn update(conn: Conn<'_>, endpoint: &WebhookEndpoint) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query(
-            "UPDATE webhook_endpoints SET url = $1, description = $2, enabled_events = $3, status = $4,
+    query(
+        "UPDATE webhook_endpoints SET url = $1, description = $2, enabled_events = $3, status = $4,
                  disabled_reason = $5, secret_ciphertext = $6, secret_hint = $7, previous_secret_ciphertext = $8,
                  previous_secret_expires_at_ms = $9, updated_at_ms = $10
-             WHERE id = $11"
-        )
-        .bind(&endpoint.url)
-        .bind(endpoint.description.as_deref())
-        .bind(endpoint.enabled_events.to_stored())
-        .bind(endpoint.status.as_str())
-        .bind(endpoint.disabled_reason.map(DisabledReason::as_str))
-        .bind(&endpoint.secret.ciphertext)
-        .bind(&endpoint.secret.hint)
-        .bind(endpoint.retiring.as_ref().map(|r| r.ciphertext.as_str()))
-        .bind(endpoint.retiring.as_ref().map(|r| r.expires_at.unix_ms()))
-        .bind(endpoint.updated.unix_ms())
-        .bind(endpoint.id.as_str())
-    )?;
+             WHERE id = $11",
+    )
+    .bind(&endpoint.url)
+    .bind(endpoint.description.as_deref())
+    .bind(endpoint.enabled_events.to_stored())
+    .bind(endpoint.status.as_str())
+    .bind(endpoint.disabled_reason.map(DisabledReason::as_str))
+    .bind(&endpoint.secret.ciphertext)
+    .bind(&endpoint.secret.hint)
+    .bind(endpoint.retiring.as_ref().map(|r| r.ciphertext.as_str()))
+    .bind(endpoint.retiring.as_ref().map(|r| r.expires_at.unix_ms()))
+    .bind(endpoint.updated.unix_ms())
+    .bind(endpoint.id.as_str())
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 pub async fn get(conn: Conn<'_>, id: &WebhookEndpointId) -> Result<Option<WebhookEndpoint>, StoreError> {
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1"));
-        let row = sqlx::query(sql).bind(id.as_str()).fetch_optional(&mut *c).await?;
-        row.map(|row| endpoint_from_row(&row)).transpose()
-    })
+    let sql = format!("SELECT {COLUMNS} FROM webhook_endpoints WHERE id = $1");
+    let row = query_built(sql).bind(id.as_str()).fetch_optional(conn).await?;
+    row.map(|row| endpoint_from_row(&row)).transpose()
 }
 
 /// A merchant's endpoints in one mode, oldest first, after `starting_after`; deleted
@@ -84,21 +81,29 @@ pub async fn list(
     limit: u32,
 ) -> Result<Vec<WebhookEndpoint>, StoreError> {
     let after = starting_after.map_or("", WebhookEndpointId::as_str);
-    on_engine!(conn, c => {
-        let sql = sqlx::AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM webhook_endpoints
-             WHERE merchant_id = $1 AND livemode = $2 AND status <> 'deleted' AND id > $3 ORDER BY id LIMIT $4"));
-        let rows = sqlx::query(sql).bind(merchant_id.as_str()).bind(livemode).bind(after).bind(i64::from(limit))
-            .fetch_all(&mut *c).await?;
-        rows.iter().map(endpoint_from_row).collect()
-    })
+    let sql = format!(
+        "SELECT {COLUMNS} FROM webhook_endpoints
+         WHERE merchant_id = $1 AND livemode = $2 AND status <> 'deleted' AND id > $3 ORDER BY id LIMIT $4"
+    );
+    let rows = query_built(sql)
+        .bind(merchant_id.as_str())
+        .bind(livemode)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(conn)
+        .await?;
+    rows.iter().map(endpoint_from_row).collect()
 }
 
 /// How many endpoints, not deleted, a merchant has in one mode.
 pub async fn count(conn: Conn<'_>, merchant_id: &MerchantId, livemode: bool) -> Result<u64, StoreError> {
-    let count: i64 = on_engine!(conn, c => sqlx::query_scalar(
-        "SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND livemode = $2 AND status <> 'deleted'")
-        .bind(merchant_id.as_str()).bind(livemode).fetch_one(&mut *c).await)?;
+    let count: i64 = query(
+        "SELECT COUNT(*) FROM webhook_endpoints WHERE merchant_id = $1 AND livemode = $2 AND status <> 'deleted'",
+    )
+    .bind(merchant_id.as_str())
+    .bind(livemode)
+    .fetch_one_as(conn)
+    .await?;
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
@@ -149,11 +154,15 @@ pub async fn notification_secret(
     livemode: bool,
 ) -> Result<Option<NotificationSecret>, StoreError> {
     type Row = (String, String, Option<String>, Option<i64>, bool, i64);
-    let row: Option<Row> = on_engine!(conn, c => sqlx::query_as(
+    let row: Option<Row> = query(
         "SELECT secret_ciphertext, secret_hint, previous_secret_ciphertext, previous_secret_expires_at_ms,
              revealed, created_at_ms
-         FROM notification_secrets WHERE merchant_id = $1 AND livemode = $2")
-        .bind(merchant_id.as_str()).bind(livemode).fetch_optional(&mut *c).await)?;
+         FROM notification_secrets WHERE merchant_id = $1 AND livemode = $2",
+    )
+    .bind(merchant_id.as_str())
+    .bind(livemode)
+    .fetch_optional_as(conn)
+    .await?;
     let bad = || corrupt("notification_secrets", "created_at_ms");
     row.map(|(ciphertext, hint, previous, expires_ms, revealed, created_ms)| {
         let retiring = match (previous, expires_ms.map(Timestamp::from_unix_ms)) {
@@ -184,29 +193,28 @@ pub async fn put_notification_secret(
     put: Put,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let stored = execute!(
-        conn,
-        sqlx::query(
-            "INSERT INTO notification_secrets (merchant_id, livemode, secret_ciphertext, secret_hint,
+    let stored = query(
+        "INSERT INTO notification_secrets (merchant_id, livemode, secret_ciphertext, secret_hint,
                  previous_secret_ciphertext, previous_secret_expires_at_ms, created_at_ms, updated_at_ms, revealed)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10)
              ON CONFLICT (merchant_id, livemode) DO UPDATE SET secret_ciphertext = excluded.secret_ciphertext,
                  secret_hint = excluded.secret_hint, previous_secret_ciphertext = excluded.previous_secret_ciphertext,
                  previous_secret_expires_at_ms = excluded.previous_secret_expires_at_ms,
                  updated_at_ms = excluded.updated_at_ms, revealed = excluded.revealed
-             WHERE $9"
-        )
-        .bind(merchant_id.as_str())
-        .bind(livemode)
-        .bind(&secret.secret.ciphertext)
-        .bind(&secret.secret.hint)
-        .bind(secret.retiring.as_ref().map(|r| r.ciphertext.as_str()))
-        .bind(secret.retiring.as_ref().map(|r| r.expires_at.unix_ms()))
-        .bind(secret.created.unix_ms())
-        .bind(now.unix_ms())
-        .bind(put == Put::Replace)
-        .bind(secret.revealed)
-    )?;
+             WHERE $9",
+    )
+    .bind(merchant_id.as_str())
+    .bind(livemode)
+    .bind(&secret.secret.ciphertext)
+    .bind(&secret.secret.hint)
+    .bind(secret.retiring.as_ref().map(|r| r.ciphertext.as_str()))
+    .bind(secret.retiring.as_ref().map(|r| r.expires_at.unix_ms()))
+    .bind(secret.created.unix_ms())
+    .bind(now.unix_ms())
+    .bind(put == Put::Replace)
+    .bind(secret.revealed)
+    .execute(conn)
+    .await?;
     Ok(stored == 1)
 }
 
@@ -216,11 +224,10 @@ pub async fn mark_notification_secret_revealed(
     merchant_id: &MerchantId,
     livemode: bool,
 ) -> Result<(), StoreError> {
-    execute!(
-        conn,
-        sqlx::query("UPDATE notification_secrets SET revealed = TRUE WHERE merchant_id = $1 AND livemode = $2")
-            .bind(merchant_id.as_str())
-            .bind(livemode)
-    )?;
+    query("UPDATE notification_secrets SET revealed = TRUE WHERE merchant_id = $1 AND livemode = $2")
+        .bind(merchant_id.as_str())
+        .bind(livemode)
+        .execute(conn)
+        .await?;
     Ok(())
 }

@@ -20,7 +20,7 @@ use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use sqlx::SqlitePool;
+use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::conn::{Tx, TxInner};
@@ -105,68 +105,105 @@ impl Store {
         };
         let (reply, answer) = oneshot::channel();
         let unit: Job = Box::new(WorkUnit { work, reply });
-        queue.send(unit).await.map_err(|_| E::from(StoreError::Database(sqlx::Error::PoolClosed)))?;
+        queue.send(Message::Unit(unit)).await.map_err(|_| E::from(StoreError::Database(sqlx::Error::PoolClosed)))?;
         answer.await.unwrap_or_else(|_| Err(E::from(StoreError::Database(sqlx::Error::PoolClosed))))
     }
 }
 
-/// The committer's end of the queue; started with the SQLite store.
-pub(crate) fn start_committer(writer: SqlitePool) -> mpsc::Sender<Job> {
-    let (queue, receiver) = mpsc::channel(QUEUE_UNITS_MAX);
-    tokio::spawn(run_committer(writer, receiver));
-    queue
+/// What the committer's thread receives: a unit to run, or the order to close.
+pub(crate) enum Message {
+    Unit(Job),
+    Close(oneshot::Sender<()>),
 }
 
-async fn run_committer(writer: SqlitePool, mut receiver: mpsc::Receiver<Job>) {
+/// Starts the committer on a thread of its own, owning `connection`, and returns its
+/// queue. Units run on that thread: their statements execute directly on the connection,
+/// with no hand-off per statement, and `runtime` drives anything else a unit awaits.
+pub(crate) fn start_committer(
+    connection: rusqlite::Connection,
+    runtime: tokio::runtime::Handle,
+) -> Result<mpsc::Sender<Message>, StoreError> {
+    let (queue, receiver) = mpsc::channel(QUEUE_UNITS_MAX);
+    std::thread::Builder::new()
+        .name("payrail-committer".into())
+        .spawn(move || run_committer(connection, receiver, &runtime))
+        .map_err(|error| StoreError::Configuration(format!("cannot start the committer thread: {error}")))?;
+    Ok(queue)
+}
+
+fn run_committer(connection: rusqlite::Connection, mut receiver: mpsc::Receiver<Message>, runtime: &Handle) {
+    let mut connection = Some(connection);
     let mut batch = Vec::with_capacity(BATCH_UNITS_MAX);
-    while receiver.recv_many(&mut batch, BATCH_UNITS_MAX).await > 0 {
-        commit_batch(&writer, std::mem::take(&mut batch)).await;
+    while let Some(first) = receiver.blocking_recv() {
+        let mut closing = None;
+        for message in std::iter::once(first).chain(std::iter::from_fn(|| receiver.try_recv().ok())) {
+            match message {
+                Message::Unit(unit) => batch.push(unit),
+                Message::Close(done) => closing = Some(done),
+            }
+            if batch.len() == BATCH_UNITS_MAX || closing.is_some() {
+                break;
+            }
+        }
+        if let Some(held) = connection.take() {
+            connection = Some(commit_batch(held, std::mem::take(&mut batch), runtime));
+        }
+        if let Some(done) = closing {
+            // Units queued after the close are refused: their senders see the queue closed.
+            receiver.close();
+            drop(connection.take());
+            let _ = done.send(());
+        }
     }
 }
 
 type Report = Box<dyn FnOnce(Option<StoreError>) + Send>;
 
-async fn commit_batch(writer: &SqlitePool, batch: Vec<Job>) {
-    let mut tx = match writer.begin_with("BEGIN IMMEDIATE").await {
-        Ok(tx) => Tx(TxInner::Sqlite(tx)),
-        Err(error) => {
-            let error = StoreError::from(error);
-            tracing::warn!(error = %error, units = batch.len(), "cannot begin the shared write transaction");
-            return batch.into_iter().for_each(|unit| unit.fail(shared(&error)));
-        }
-    };
+/// Runs `batch` in one transaction, each unit in its own savepoint, commits once, and
+/// hands the connection back.
+fn commit_batch(connection: rusqlite::Connection, batch: Vec<Job>, runtime: &Handle) -> rusqlite::Connection {
+    if batch.is_empty() {
+        return connection;
+    }
+    if let Err(error) = connection.execute_batch("BEGIN IMMEDIATE") {
+        let error = crate::direct::from_sqlite(error);
+        tracing::warn!(error = %error, units = batch.len(), "cannot begin the shared write transaction");
+        batch.into_iter().for_each(|unit| unit.fail(shared(&error)));
+        return connection;
+    }
+    let mut tx = Tx(TxInner::Shared(connection));
     let mut reports: Vec<Report> = Vec::with_capacity(batch.len());
     let mut units = batch.into_iter();
-    // The previous unit's savepoint is closed in the same round trip that opens the next
-    // one's: each statement costs a hand-off to the connection's thread and back.
-    let mut previous_succeeded: Option<bool> = None;
-    while let Some(unit) = units.next() {
-        let open = match previous_succeeded {
-            None => "SAVEPOINT unit",
-            Some(true) => "RELEASE unit; SAVEPOINT unit",
-            Some(false) => "ROLLBACK TO unit; RELEASE unit; SAVEPOINT unit",
-        };
-        if let Err(error) = savepoint(&mut tx, open).await {
-            // The transaction is unusable: nothing in it may be committed.
-            return abandon(reports, units, Some(unit), &error);
+    let mut broken = None;
+    for unit in units.by_ref() {
+        if let Err(error) = savepoint(&mut tx, "SAVEPOINT unit") {
+            broken = Some((Some(unit), error));
+            break;
         }
-        let ran = unit.run(&mut tx).await;
-        previous_succeeded = Some(ran.succeeded);
+        let ran = runtime.block_on(unit.run(&mut tx));
+        let close = if ran.succeeded { "RELEASE unit" } else { "ROLLBACK TO unit; RELEASE unit" };
         reports.push(ran.report);
-    }
-    if let Some(succeeded) = previous_succeeded {
-        let close = if succeeded { "RELEASE unit" } else { "ROLLBACK TO unit; RELEASE unit" };
-        if let Err(error) = savepoint(&mut tx, close).await {
-            return abandon(reports, units, None, &error);
+        if let Err(error) = savepoint(&mut tx, close) {
+            broken = Some((None, error));
+            break;
         }
     }
-    let committed = tx.commit().await.err();
+    let TxInner::Shared(connection) = tx.0 else { unreachable!("the committer's transaction is shared") };
+    if let Some((current, error)) = broken {
+        // The transaction is unusable: nothing in it may be committed.
+        let _ = connection.execute_batch("ROLLBACK");
+        abandon(reports, units, current, &error);
+        return connection;
+    }
+    let committed = connection.execute_batch("COMMIT").map_err(crate::direct::from_sqlite).err();
     if let Some(error) = &committed {
         tracing::error!(error = %error, units = reports.len(), "the shared commit failed");
+        let _ = connection.execute_batch("ROLLBACK");
     }
     for report in reports {
         report(committed.as_ref().map(shared));
     }
+    connection
 }
 
 /// Fails every unit of a batch whose transaction broke: those that ran and those that
@@ -177,9 +214,11 @@ fn abandon(reports: Vec<Report>, rest: std::vec::IntoIter<Job>, current: Option<
     current.into_iter().chain(rest).for_each(|unit| unit.fail(shared(error)));
 }
 
-async fn savepoint(tx: &mut Tx, statement: &'static str) -> Result<(), StoreError> {
-    crate::conn::on_engine!(tx.conn(), c => sqlx::raw_sql(statement).execute(&mut *c).await.map(drop))?;
-    Ok(())
+fn savepoint(tx: &mut Tx, statement: &'static str) -> Result<(), StoreError> {
+    match &tx.0 {
+        TxInner::Shared(connection) => connection.execute_batch(statement).map_err(crate::direct::from_sqlite),
+        _ => Err(StoreError::Configuration("savepoints belong to the shared transaction".into())),
+    }
 }
 
 /// A `sqlx::Error` is not `Clone`, yet every unit of a failed batch needs an error: each

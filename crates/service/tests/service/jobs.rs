@@ -316,6 +316,7 @@ async fn count_jobs(payrail: &Payrail) -> i64 {
     match reader.conn() {
         payrail_store::Conn::Sqlite(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
         payrail_store::Conn::Postgres(c) => sqlx::query_scalar(sql).fetch_one(&mut *c).await.unwrap(),
+        payrail_store::Conn::Direct(_) => unreachable!("a reader is never the committer's connection"),
     }
 }
 

@@ -104,6 +104,7 @@ async fn scalar(store: &Store, query: &str) -> String {
     match reader.conn() {
         Conn::Sqlite(c) => sqlx::query_scalar(query).fetch_one(&mut *c).await.unwrap(),
         Conn::Postgres(c) => sqlx::query_scalar(query).fetch_one(&mut *c).await.unwrap(),
+        Conn::Direct(_) => unreachable!("a reader is never the committer's connection"),
     }
 }
 
@@ -115,6 +116,7 @@ async fn tamper(store: &Store, statements: &[String]) {
         match tx.conn() {
             Conn::Sqlite(c) => drop(sqlx::query(statement).execute(&mut *c).await.unwrap()),
             Conn::Postgres(c) => drop(sqlx::query(statement).execute(&mut *c).await.unwrap()),
+            Conn::Direct(_) => unreachable!("Store::begin never gives the committer's connection"),
         }
     }
     tx.commit().await.unwrap();
