@@ -77,4 +77,8 @@ pub enum ConfigError {
     Timeout { max: u64 },
     #[error("the HTTP client could not be built: {0}")]
     Client(String),
+    #[error("the {0} is not a usable RSA key in PEM or base64")]
+    Key(&'static str),
+    #[error("the {0} must not be empty")]
+    Empty(&'static str),
 }
