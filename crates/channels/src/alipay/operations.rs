@@ -94,12 +94,19 @@ impl AlipayClient {
         if verified.reason() == TRADE_NOT_EXIST {
             return Ok(CancelOutcome::NotFound);
         }
+        let wire: CancelWire = verified.fields()?;
         if !verified.is_success() {
-            return Err(verified.refusal(true));
+            // `retry_flag: Y` is Alipay saying the same cancel may succeed later.
+            return Err(match wire.retry_flag.as_deref() {
+                Some("Y") => ChannelError::Transient { code: verified.reason().to_owned() },
+                _ => verified.refusal(true),
+            });
         }
-        match verified.fields::<CancelWire>()?.action.as_deref() {
+        // Alipay documents `action` as returned when the trade exists.
+        match wire.action.as_deref() {
             Some("refund") => Ok(CancelOutcome::Refunded),
-            Some("close") | None => Ok(CancelOutcome::Closed),
+            Some("close") => Ok(CancelOutcome::Closed),
+            None => Ok(CancelOutcome::NotFound),
             Some(_) => Err(protocol("unknown cancel action")),
         }
     }

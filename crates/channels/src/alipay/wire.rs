@@ -58,7 +58,7 @@ pub(crate) fn verify_answer(body: &[u8], method: &str, alipay_key: &RsaPublicKey
     let sign = serde_json::from_str::<SignOnly>(body)
         .map_err(|_| protocol("the answer is not JSON"))?
         .sign
-        .ok_or_else(|| protocol("the answer is not signed"))?;
+        .ok_or_else(|| unsigned(text))?;
     if !alipay_key.verify_base64(text.as_bytes(), &sign) {
         return Err(protocol("the answer's signature does not verify with Alipay's public key"));
     }
@@ -99,6 +99,15 @@ impl Verified {
             },
         }
     }
+}
+
+/// An unsigned answer. Alipay sends those when it cannot tell which app asked (an invalid
+/// app id); what it claims is named for whoever debugs the configuration, but not
+/// believed.
+fn unsigned(text: &str) -> ChannelError {
+    let claimed = serde_json::from_str::<Status>(text).ok();
+    let claimed = claimed.map(|status| status.sub_code.unwrap_or(status.code)).unwrap_or_default();
+    ChannelError::Protocol(format!("the answer is not signed (it claims {claimed:?})"))
 }
 
 pub(crate) fn protocol(message: &str) -> ChannelError {
@@ -193,6 +202,8 @@ pub(crate) struct RefundQueryWire {
 pub(crate) struct CancelWire {
     #[serde(default)]
     pub(crate) action: Option<String>,
+    #[serde(default)]
+    pub(crate) retry_flag: Option<String>,
 }
 
 /// Whether a user-paying answer carried a trade number.

@@ -81,6 +81,11 @@ pub(crate) fn with_code(code: &str, msg: &str, fields: Map<String, Value>) -> Ma
     all
 }
 
+/// The response body without a signature, for a request from an unknown app.
+pub(crate) fn unsigned_body(response_key: &str, fields: &Map<String, Value>) -> String {
+    format!("{{\"{response_key}\":{}}}", Value::Object(fields.clone()))
+}
+
 /// The response body: the object's text (with `/` written `\/`, as Alipay's JSON writer
 /// does, so a client that re-serializes instead of using the raw text fails here as it
 /// would in production), then its signature right after it.

@@ -94,11 +94,12 @@ impl Book {
     /// `alipay.trade.precreate` (and the page flows, `scanned` set): a new unpaid trade.
     pub(crate) fn create(&mut self, app_id: &str, biz: &Biz, now: Timestamp, scanned: bool) -> Result<&Trade, Refusal> {
         let out_trade_no = biz.required("out_trade_no")?;
-        if let Some(trade) = self.find(app_id, out_trade_no) {
-            return match trade.status {
+        if let Some(status) = self.find(app_id, out_trade_no).map(|trade| trade.status) {
+            return match status {
                 Status::Success => Err(Refusal::business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")),
                 Status::Closed => Err(Refusal::business("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")),
-                Status::WaitBuyerPay => self.by_number(app_id, out_trade_no),
+                // A repeat of the request that created it: the same trade again.
+                Status::WaitBuyerPay => self.find(app_id, out_trade_no).ok_or_else(Refusal::trade_not_exist),
             };
         }
         let total_minor = yuan(biz.required("total_amount")?).ok_or_else(|| Refusal::parameter("total_amount"))?;
@@ -178,9 +179,13 @@ impl Book {
 
     /// `alipay.trade.cancel`: closes an unpaid trade, refunds a paid one in full. Unlike
     /// close, it also reaches a precreated trade nobody scanned.
+    /// A trade Alipay does not know is answered with success and no `action` (the
+    /// documented "action: returned when the trade exists").
     pub(crate) fn cancel(&mut self, app_id: &str, biz: &Biz, now: Timestamp) -> Ruled {
         let out_trade_no = biz.required("out_trade_no")?;
-        let trade_no = self.by_number(app_id, out_trade_no)?.trade_no.clone();
+        let Some(trade_no) = self.find(app_id, out_trade_no).map(|trade| trade.trade_no.clone()) else {
+            return Ok(Outcome::quiet(success(object(json!({"out_trade_no": out_trade_no, "retry_flag": "N"})))));
+        };
         let trade = self.trade_mut(&trade_no)?;
         let action = if trade.status == Status::Success { "refund" } else { "close" };
         if trade.status == Status::Success {
@@ -228,10 +233,6 @@ impl Book {
     fn find(&self, app_id: &str, out_trade_no: &str) -> Option<&Trade> {
         let key = (app_id.to_owned(), out_trade_no.to_owned());
         self.by_reference.get(&key).and_then(|trade_no| self.trades.get(trade_no))
-    }
-
-    fn by_number(&self, app_id: &str, out_trade_no: &str) -> Result<&Trade, Refusal> {
-        self.find(app_id, out_trade_no).ok_or_else(Refusal::trade_not_exist)
     }
 
     pub(crate) fn trade_mut(&mut self, trade_no: &str) -> Result<&mut Trade, Refusal> {

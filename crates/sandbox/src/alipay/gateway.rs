@@ -7,6 +7,12 @@
 //! (40001 `isv.missing-…`), then the app (40002 `isv.invalid-app-id`), the signature type
 //! (40002 `isv.invalid-signature-type`, only `RSA2`), the signature (40002
 //! `isv.invalid-signature`), and last `biz_content` (40004 `ACQ.INVALID_PARAMETER`).
+//!
+//! An answer is signed only when the request names a registered app: Alipay keeps a key
+//! per app, so it has none to sign with for an unknown one. Real answers to an invalid
+//! app id come without `sign` (fzlee/alipay issues 20 and 59 quote them), while an invalid
+//! signature is answered, signed, under the method's key (the sample in alipay-sdk 4.14.0's
+//! `src/alipay.ts`).
 //! `timestamp` must be present but its value is not checked: the Node SDK sends the
 //! client machine's local time, which is Beijing time only on machines set to it.
 
@@ -17,7 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value};
 
 use super::AlipaySandbox;
-use super::answer::{Refusal, json_response, signed_body};
+use super::answer::{Refusal, json_response, signed_body, unsigned_body};
 use super::book::{Outcome, object};
 use super::params::Params;
 
@@ -39,12 +45,13 @@ const METHODS: [&str; 9] = [
 /// official Python SDK sends it).
 pub(crate) async fn gateway(State(sandbox): State<AlipaySandbox>, uri: Uri, body: Bytes) -> Response {
     let params = Params::read(uri.query(), &body);
+    let signed = params.get("app_id").and_then(|app_id| sandbox.app_key(app_id)).is_some();
     let Some(method) = params.get("method").filter(|method| METHODS.contains(method)) else {
         let refusal = match params.get("method") {
             None => Refusal::missing("isv.missing-method", "缺少方法名参数"),
             Some(_) => Refusal::invalid("isv.invalid-method", "不存在的方法名"),
         };
-        return sandbox.answer("error_response", refusal.into_fields());
+        return sandbox.answer("error_response", refusal.into_fields(), signed);
     };
     let response_key = format!("{}_response", method.replace('.', "_"));
     let fields = match sandbox.run(method, &params) {
@@ -55,7 +62,7 @@ pub(crate) async fn gateway(State(sandbox): State<AlipaySandbox>, uri: Uri, body
             refusal.into_fields()
         }
     };
-    sandbox.answer(&response_key, fields)
+    sandbox.answer(&response_key, fields, signed)
 }
 
 /// What a request came to.
@@ -66,8 +73,12 @@ enum Ran {
 }
 
 impl AlipaySandbox {
-    fn answer(&self, response_key: &str, fields: Map<String, Value>) -> Response {
-        json_response(signed_body(&self.shared.alipay_key, response_key, &fields))
+    fn answer(&self, response_key: &str, fields: Map<String, Value>, signed: bool) -> Response {
+        if signed {
+            json_response(signed_body(&self.shared.alipay_key, response_key, &fields))
+        } else {
+            json_response(unsigned_body(response_key, &fields))
+        }
     }
 
     fn run(&self, method: &str, params: &Params) -> Result<Ran, Refusal> {
