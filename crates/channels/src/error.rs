@@ -36,7 +36,10 @@ pub enum ChannelError {
     /// The provider refused the request with a 4xx answer; nothing was done, and sending
     /// the same request again will not help. This is a bug in the caller (a malformed
     /// request, a wrong API key) or a conflict (`reference_conflict`, `invalid_state`,
-    /// `amount_too_large`).
+    /// `amount_too_large`). Alipay refuses with HTTP 200 and a signed `code`/`sub_code`:
+    /// its refusals have `status` 200 and the `sub_code` (`ACQ.TRADE_STATUS_ERROR`, …) as
+    /// `code`. A request refused before it was sent (a currency the provider does not
+    /// take) has `status` 400.
     #[error("the provider refused the request with HTTP {status} ({code})")]
     Rejected { status: u16, code: String, message: String },
     /// The provider answered something this client cannot read: a 2xx body that does not
