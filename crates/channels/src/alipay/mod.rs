@@ -215,3 +215,60 @@ fn yuan_text(amount: Money) -> Result<String, ChannelError> {
     }
     Ok(payrail_domain::decimal::format_major(amount))
 }
+
+#[cfg(test)]
+mod tests {
+    use payrail_domain::Timestamp;
+
+    use super::*;
+
+    struct FixedClock;
+
+    impl Clock for FixedClock {
+        fn now(&self) -> Timestamp {
+            // 2026-05-28T20:26:40Z, the next morning in Beijing.
+            Timestamp::from_unix_ms(1_780_000_000_000).expect("valid time")
+        }
+    }
+
+    fn config(app_private_key: String) -> AlipayConfig {
+        let alipay_key = RsaPrivateKey::generate().expect("key").public_key().expect("public");
+        AlipayConfig {
+            gateway_url: PRODUCTION_GATEWAY_URL.to_owned(),
+            app_id: "2021000000000001".to_owned(),
+            app_private_key: Secret::new(app_private_key),
+            alipay_public_key: alipay_key.to_pem(),
+            timeout_ms: 5_000,
+        }
+    }
+
+    #[test]
+    fn keys_are_read_as_pem_or_bare_base64_and_never_shown() {
+        let key = RsaPrivateKey::generate().expect("key");
+        let pem = key.to_pkcs8_pem().expect("pem");
+        let bare: String = pem.lines().filter(|line| !line.starts_with("-----")).collect();
+        let client = AlipayClient::new(&config(bare), Arc::new(FixedClock)).expect("bare base64 is accepted");
+        let shown = format!("{client:?} {:?}", config(pem.clone()));
+        assert!(!shown.contains(&pem[30..60]) && !shown.contains("PUBLIC"), "{shown}");
+        let refused = AlipayClient::new(&config("not a key".to_owned()), Arc::new(FixedClock));
+        assert_eq!(refused.err(), Some(ConfigError::Key("app private key")));
+    }
+
+    #[test]
+    fn requests_carry_beijing_time_and_a_signature_over_the_sorted_parameters() {
+        let key = RsaPrivateKey::generate().expect("key");
+        let public = key.public_key().expect("public");
+        let client =
+            AlipayClient::new(&config(key.to_pkcs8_pem().expect("pem")), Arc::new(FixedClock)).expect("client");
+        let biz = serde_json::json!({"out_trade_no": "o1", "total_amount": "12.30"});
+        let params = client.signed_params("alipay.trade.query", &biz, &[("notify_url", "")]).expect("signed");
+        let value = |name: &str| params.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str());
+        assert_eq!(value("timestamp"), Some("2026-05-29 04:26:40"));
+        assert_eq!(value("notify_url"), None, "empty parameters are not sent");
+        let expected = format!(
+            "app_id=2021000000000001&biz_content={biz}&charset=utf-8&format=JSON&method=alipay.trade.query\
+             &sign_type=RSA2&timestamp=2026-05-29 04:26:40&version=1.0"
+        );
+        assert!(public.verify_base64(expected.as_bytes(), value("sign").expect("signed")));
+    }
+}

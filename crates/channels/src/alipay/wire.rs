@@ -212,3 +212,62 @@ pub(crate) struct PayingWire {
     #[serde(default)]
     pub(crate) trade_no: Option<String>,
 }
+
+#[cfg(test)]
+mod tests {
+    use payrail_crypto::rsa::RsaPrivateKey;
+
+    use super::*;
+
+    fn signed(key: &RsaPrivateKey, response_key: &str, text: &str) -> String {
+        format!(r#"{{"{response_key}":{text},"sign":"{}"}}"#, key.sign_base64(text.as_bytes()).expect("signs"))
+    }
+
+    #[test]
+    fn answers_are_believed_only_with_a_valid_signature_over_the_exact_text() {
+        let key = RsaPrivateKey::generate().expect("key");
+        let public = key.public_key().expect("public");
+        let text = r#"{"code":"10000","msg":"Success","qr_code":"https:\/\/qr.alipay.com\/x"}"#;
+        let body = signed(&key, "alipay_trade_precreate_response", text);
+        let verified = verify_answer(body.as_bytes(), "alipay.trade.precreate", &public).expect("verifies");
+        assert!(verified.is_success());
+        let tampered = body.replace("x\"}", "y\"}");
+        assert!(matches!(
+            verify_answer(tampered.as_bytes(), "alipay.trade.precreate", &public),
+            Err(ChannelError::Protocol(_))
+        ));
+        let other_method = verify_answer(body.as_bytes(), "alipay.trade.query", &public);
+        assert!(matches!(other_method, Err(ChannelError::Protocol(_))));
+    }
+
+    #[test]
+    fn codes_map_to_outcomes_by_what_alipay_may_have_done() {
+        let key = RsaPrivateKey::generate().expect("key");
+        let public = key.public_key().expect("public");
+        let answer = |text: &str| {
+            let body = signed(&key, "error_response", text);
+            verify_answer(body.as_bytes(), "alipay.trade.refund", &public).expect("verifies")
+        };
+        let unknown = answer(r#"{"code":"20000","msg":"Service Currently Unavailable","sub_code":"isp.unknow-error"}"#);
+        assert!(unknown.refusal(true).outcome_is_unknown());
+        assert_eq!(unknown.refusal(false), ChannelError::Transient { code: "isp.unknow-error".to_owned() });
+        let system = answer(r#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.SYSTEM_ERROR"}"#);
+        assert!(system.refusal(true).outcome_is_unknown());
+        let refused =
+            answer(r#"{"code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_HAS_CLOSE","sub_msg":"m"}"#);
+        assert_eq!(
+            refused.refusal(true),
+            ChannelError::Rejected { status: 200, code: "ACQ.TRADE_HAS_CLOSE".to_owned(), message: "m".to_owned() }
+        );
+    }
+
+    #[test]
+    fn yuan_in_every_form_alipay_writes_become_exact_minor_units() {
+        for (text, minor) in [("12.30", 1_230), ("12.3", 1_230), ("12", 1_200), ("0.01", 1)] {
+            assert_eq!(yuan(text).map(|money| money.amount_minor()), Ok(minor), "{text}");
+        }
+        for bad in ["12.345", "1e3", "", "12,30"] {
+            assert!(yuan(bad).is_err(), "{bad}");
+        }
+    }
+}
