@@ -39,7 +39,7 @@ use payrail_domain::{Clock, Money, Secret};
 use crate::error::{ChannelError, ConfigError};
 use crate::transport;
 
-pub use notification::{AlipayNotification, NOTIFICATION_ACKNOWLEDGEMENT, NotificationRefused};
+pub use notification::{AlipayNotification, AlipayReturn, NOTIFICATION_ACKNOWLEDGEMENT, NotificationRefused};
 pub use types::{
     BarcodePayRequest, CancelOutcome, CloseOutcome, PayOutcome, PrecreateRequest, Precreated, RedirectPayRequest,
     RefundRecord, RefundRequest, Refunded, Trade, TradeStatus,

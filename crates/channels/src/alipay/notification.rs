@@ -50,9 +50,38 @@ pub enum NotificationRefused {
     Field(&'static str),
 }
 
+/// What Alipay appends to a page or WAP payment's `return_url` when it sends the buyer
+/// back, signed like a notification. A hint for the page the buyer sees, not proof of
+/// payment: only the notification or a query is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlipayReturn {
+    pub app_id: String,
+    pub out_trade_no: String,
+    pub trade_no: String,
+    pub total_amount: Money,
+}
+
 impl AlipayClient {
     /// Verifies and reads a notification from its raw form body.
     pub fn verify_notification(&self, form_body: &[u8]) -> Result<AlipayNotification, NotificationRefused> {
+        read(&Fields(&self.verified_params(form_body)?))
+    }
+
+    /// Verifies and reads the query string Alipay added to the `return_url` (without the
+    /// leading `?`).
+    pub fn verify_return(&self, query: &[u8]) -> Result<AlipayReturn, NotificationRefused> {
+        let params = self.verified_params(query)?;
+        let fields = Fields(&params);
+        Ok(AlipayReturn {
+            app_id: fields.required("app_id")?,
+            out_trade_no: fields.required("out_trade_no")?,
+            trade_no: fields.required("trade_no")?,
+            total_amount: fields.amount("total_amount")?.ok_or(NotificationRefused::Field("total_amount"))?,
+        })
+    }
+
+    /// The parameters of a form Alipay signed (`rsaCheckV1`), once the signature checks.
+    fn verified_params(&self, form_body: &[u8]) -> Result<Vec<(String, String)>, NotificationRefused> {
         let text = std::str::from_utf8(form_body).map_err(|_| NotificationRefused::Malformed)?;
         let params: Vec<(String, String)> = form_urlencoded::parse(text.as_bytes())
             .map(|(key, value)| (key.into_owned(), value.into_owned()))
@@ -71,7 +100,7 @@ impl AlipayClient {
         if !self.alipay_key.verify_base64(content.as_bytes(), sign) {
             return Err(NotificationRefused::BadSignature);
         }
-        read(&Fields(&params))
+        Ok(params)
     }
 }
 

@@ -10,7 +10,7 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::post;
 use payrail_channels::ChannelError;
-use payrail_channels::alipay::{AlipayClient, AlipayConfig, NotificationRefused, RedirectPayRequest};
+use payrail_channels::alipay::{AlipayClient, AlipayConfig, NotificationRefused, RedirectPayRequest, TradeStatus};
 use payrail_crypto::rsa::RsaPrivateKey;
 use payrail_domain::{Currency, Money};
 use tokio::net::TcpListener;
@@ -95,7 +95,7 @@ async fn only_cny_is_sent_to_alipay() {
 }
 
 #[tokio::test]
-async fn a_page_pay_url_is_a_signed_gateway_get_that_leads_to_the_cashier() {
+async fn a_page_pay_url_leads_to_the_cashier_and_back_to_the_return_url_with_signed_parameters() {
     let sim = AlipaySim::start().await;
     let request = RedirectPayRequest {
         out_trade_no: reference("page"),
@@ -105,13 +105,24 @@ async fn a_page_pay_url_is_a_signed_gateway_get_that_leads_to_the_cashier() {
         notify_url: Some(sim.receiver.url.clone()),
         time_expire: None,
     };
-    for url in [sim.client().page_pay_url(&request).unwrap(), sim.client().wap_pay_url(&request).unwrap()] {
+    let wap = RedirectPayRequest { out_trade_no: reference("wap"), ..request.clone() };
+    for url in [sim.client().page_pay_url(&request).unwrap(), sim.client().wap_pay_url(&wap).unwrap()] {
         assert!(url.starts_with(&sim.credentials.gateway_url), "{url}");
         let response = browser().get(url).send().await.unwrap();
         assert_eq!(response.status(), 303, "{:?}", response.text().await);
-        let location = response.headers()["location"].to_str().unwrap();
-        assert!(location.starts_with(&format!("{}/buyer/", sim.base_url)), "{location}");
+        let cashier = response.headers()["location"].to_str().unwrap().to_owned();
+        assert!(cashier.starts_with(&format!("{}/buyer/", sim.base_url)), "{cashier}");
+
+        let paid = browser().post(format!("{cashier}/pay")).send().await.unwrap();
+        assert_eq!(paid.status(), 303);
+        let back = paid.headers()["location"].to_str().unwrap();
+        let query = back.strip_prefix("https://shop.test/return?").unwrap();
+        let returned = sim.client().verify_return(query.as_bytes()).unwrap();
+        assert_eq!(returned.total_amount, cny(9_900));
+        let forged = query.replace("total_amount=99.00", "total_amount=0.01");
+        assert_eq!(sim.client().verify_return(forged.as_bytes()), Err(NotificationRefused::BadSignature));
     }
+    assert_eq!(sim.client().query(&wap.out_trade_no).await.unwrap().unwrap().status, TradeStatus::Success);
 }
 
 /// A paid QR trade's notification, once acknowledged: its form body.

@@ -171,3 +171,23 @@ async fn closing_a_paid_trade_is_refused_and_cancelling_it_refunds_it() {
     assert_eq!(client.cancel(&out_trade_no).await.unwrap(), CancelOutcome::Refunded);
     assert_eq!(client.query(&out_trade_no).await.unwrap().unwrap().status, TradeStatus::Closed);
 }
+
+#[tokio::test]
+async fn a_finished_trade_is_notified_and_can_no_longer_be_refunded() {
+    let sim = AlipaySim::start().await;
+    let client = sim.client();
+    let request = pay_request(&sim, CODE_PAID);
+    let PayOutcome::Paid(trade) = client.pay(&request).await.unwrap() else { panic!() };
+    sim.control(&trade.trade_no, "finish").await;
+    assert_eq!(client.query(&request.out_trade_no).await.unwrap().unwrap().status, TradeStatus::Finished);
+    let refund = RefundRequest {
+        out_trade_no: request.out_trade_no.clone(),
+        out_request_no: "r1".to_owned(),
+        amount: cny(100),
+        reason: None,
+    };
+    assert_eq!(client.refund(&refund).await.unwrap_err().code(), Some("ACQ.TRADE_HAS_FINISHED"));
+    let sent = sim.acknowledged_notifications(2).await;
+    let finished = client.verify_notification(sent[1].body.as_bytes()).unwrap();
+    assert_eq!((finished.trade_status, finished.trade_no), (TradeStatus::Finished, trade.trade_no));
+}

@@ -84,6 +84,12 @@ impl AlipaySim {
         }
     }
 
+    /// Calls the sandbox control route `action` (`pay`, `finish`) on a trade.
+    pub async fn control(&self, trade_no: &str, action: &str) {
+        let url = format!("{}/control/trades/{trade_no}/{action}", self.base_url);
+        assert_eq!(browser().post(url).send().await.unwrap().status(), 200);
+    }
+
     /// Waits (up to 5 s) until `count` notifications were acknowledged.
     pub async fn acknowledged_notifications(&self, count: usize) -> Vec<SentAlipayNotification> {
         for _ in 0..500 {

@@ -20,6 +20,8 @@ pub(crate) enum Status {
     WaitBuyerPay,
     Success,
     Closed,
+    /// Paid and no longer refundable.
+    Finished,
 }
 
 impl Status {
@@ -28,6 +30,7 @@ impl Status {
             Status::WaitBuyerPay => "WAIT_BUYER_PAY",
             Status::Success => "TRADE_SUCCESS",
             Status::Closed => "TRADE_CLOSED",
+            Status::Finished => "TRADE_FINISHED",
         }
     }
 }
@@ -96,7 +99,7 @@ impl Book {
         let out_trade_no = biz.required("out_trade_no")?;
         if let Some(status) = self.find(app_id, out_trade_no).map(|trade| trade.status) {
             return match status {
-                Status::Success => Err(Refusal::business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")),
+                Status::Success | Status::Finished => Err(Refusal::business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")),
                 Status::Closed => Err(Refusal::business("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")),
                 // A repeat of the request that created it: the same trade again.
                 Status::WaitBuyerPay => self.find(app_id, out_trade_no).ok_or_else(Refusal::trade_not_exist),
@@ -170,7 +173,7 @@ impl Book {
     pub(crate) fn close(&mut self, app_id: &str, biz: &Biz) -> Ruled {
         let trade_no = self.referenced(app_id, biz)?;
         let trade = self.trade_mut(&trade_no)?;
-        if trade.status == Status::Success {
+        if matches!(trade.status, Status::Success | Status::Finished) {
             return Err(Refusal::business("ACQ.TRADE_STATUS_ERROR", "交易状态不合法"));
         }
         trade.status = Status::Closed;
@@ -187,6 +190,9 @@ impl Book {
             return Ok(Outcome::quiet(success(object(json!({"out_trade_no": out_trade_no, "retry_flag": "N"})))));
         };
         let trade = self.trade_mut(&trade_no)?;
+        if trade.status == Status::Finished {
+            return Err(Refusal::business("ACQ.TRADE_HAS_FINISHED", "交易已完结"));
+        }
         let action = if trade.status == Status::Success { "refund" } else { "close" };
         if trade.status == Status::Success {
             let amount_minor = trade.total_minor - trade.refunded_minor();
@@ -202,9 +208,20 @@ impl Book {
         let trade = self.trade_mut(trade_no)?;
         match trade.status {
             Status::WaitBuyerPay => Ok(mark_paid(trade, now)),
-            Status::Success => Err(Refusal::business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")),
+            Status::Success | Status::Finished => Err(Refusal::business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")),
             Status::Closed => Err(Refusal::business("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")),
         }
+    }
+
+    /// The refund period of a paid trade ends (in production, months after payment):
+    /// `TRADE_FINISHED`, notified.
+    pub(crate) fn finish(&mut self, trade_no: &str, now: Timestamp) -> Result<Option<Notice>, Refusal> {
+        let trade = self.trade_mut(trade_no)?;
+        if trade.status != Status::Success {
+            return Err(Refusal::business("ACQ.TRADE_STATUS_ERROR", "交易状态不合法"));
+        }
+        trade.status = Status::Finished;
+        Ok(Notice::for_trade(trade, now))
     }
 
     /// The buyer declines: the unpaid trade closes.

@@ -1,5 +1,6 @@
 //! The sandbox buyer: the page a QR code (or a page/WAP pay redirect) leads to, where a
-//! tester pays or declines, and the control route that pays a waiting trade at once.
+//! tester pays or declines, and the control routes that pay a waiting trade at once or
+//! end a paid trade's refund period.
 //!
 //! Opening the page is "scanning": from then on Alipay knows the trade, as in production.
 
@@ -10,6 +11,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::AlipaySandbox;
 use super::book::{Status, format_yuan};
+use super::notify::{return_params, signed_form};
 
 /// `GET /buyer/{trade_no}`.
 pub(crate) async fn show(State(sandbox): State<AlipaySandbox>, Path(trade_no): Path<String>) -> Response {
@@ -64,18 +66,44 @@ pub(crate) async fn control_pay(State(sandbox): State<AlipaySandbox>, Path(trade
     }
 }
 
+/// `POST /control/trades/{trade_no}/finish`: sandbox-only; a paid trade's refund period
+/// ends now (`TRADE_FINISHED`, notified). Answers `{"trade_status":"TRADE_FINISHED"}`, or
+/// 409 `{"sub_code":…}`.
+pub(crate) async fn control_finish(State(sandbox): State<AlipaySandbox>, Path(trade_no): Path<String>) -> Response {
+    let now = sandbox.shared.clock.now();
+    let finished = sandbox.book().finish(&trade_no, now);
+    match finished {
+        Ok(notice) => {
+            if let Some(notice) = notice {
+                sandbox.shared.notifier.send(notice);
+            }
+            Json(serde_json::json!({"trade_status": "TRADE_FINISHED"})).into_response()
+        }
+        Err(refusal) => {
+            (StatusCode::CONFLICT, Json(serde_json::json!({"sub_code": refusal.sub_code()}))).into_response()
+        }
+    }
+}
+
 impl AlipaySandbox {
-    /// Pays the trade and sends its notification; its `return_url`, if any.
+    /// Pays the trade and sends its notification; where the browser goes next (the
+    /// trade's `return_url` with Alipay's signed parameters), if anywhere.
     fn pay_now(&self, trade_no: &str) -> Result<Option<String>, &'static str> {
         let now = self.shared.clock.now();
         let mut book = self.book();
         let notice = book.buyer_pays(trade_no, now).map_err(|refusal| refusal.sub_code())?;
-        let return_url = book.trade_mut(trade_no).ok().and_then(|trade| trade.return_url.clone());
+        let back = book
+            .trade_mut(trade_no)
+            .ok()
+            .and_then(|trade| Some((trade.return_url.clone()?, return_params(trade, now))));
         drop(book);
         if let Some(notice) = notice {
             self.shared.notifier.send(notice);
         }
-        Ok(return_url)
+        let Some((return_url, params)) = back else { return Ok(None) };
+        let (_, query) = signed_form(&self.shared.alipay_key, params).ok_or("isp.unknow-error")?;
+        let separator = if return_url.contains('?') { '&' } else { '?' };
+        Ok(Some(format!("{return_url}{separator}{query}")))
     }
 }
 

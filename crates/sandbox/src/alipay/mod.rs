@@ -13,7 +13,9 @@
 //!   checks and their codes).
 //! - `GET /buyer/{trade_no}`, `POST /buyer/{trade_no}/pay`, `POST /buyer/{trade_no}/decline`:
 //!   the buyer's page; a precreated trade's `qr_code` is the absolute URL of this page.
-//! - `POST /control/trades/{trade_no}/pay`: sandbox-only, pays a waiting trade now.
+//! - `POST /control/trades/{trade_no}/pay`: sandbox-only, pays a waiting trade now;
+//!   `POST /control/trades/{trade_no}/finish`: sandbox-only, ends a paid trade's refund
+//!   period (`TRADE_FINISHED`, notified; refunds then fail with `ACQ.TRADE_HAS_FINISHED`).
 //!
 //! Behaviour worth knowing, as in production: a precreated trade is unknown to
 //! `trade.query` and `trade.close` (`ACQ.TRADE_NOT_EXIST`) until the buyer page is opened
@@ -186,6 +188,7 @@ pub fn alipay_router(sandbox: AlipaySandbox) -> Router {
         .route("/buyer/{trade_no}/pay", post(buyer::pay))
         .route("/buyer/{trade_no}/decline", post(buyer::decline))
         .route("/control/trades/{trade_no}/pay", post(buyer::control_pay))
+        .route("/control/trades/{trade_no}/finish", post(buyer::control_finish))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(sandbox)
 }

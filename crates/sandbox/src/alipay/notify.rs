@@ -10,7 +10,8 @@
 //!   SHA256withRSA with Alipay's private key over every other parameter except
 //!   `sign_type`, sorted by key and joined as `k=v&…` (the merchant checks with
 //!   `rsaCheckV1`).
-//! - Sent for `TRADE_SUCCESS` (paid) and `TRADE_CLOSED` after a full refund.
+//! - Sent for `TRADE_SUCCESS` (paid), `TRADE_CLOSED` after a full refund, and
+//!   `TRADE_FINISHED` (the refund period ended, through the control route).
 //! - Acknowledged only by HTTP 200 with the body exactly `success`. Otherwise sent again,
 //!   with the same `notify_id` and body, after 4 m, 10 m, 10 m, 1 h, 2 h, 6 h and 15 h
 //!   (eight attempts in about 25 h), each wait divided by the simulator's time divisor so
@@ -135,26 +136,15 @@ impl Notifier {
 
     /// Signs `notice`, records it and sends it on a task of its own.
     pub(crate) fn send(self: &Arc<Self>, notice: Notice) {
-        let mut params = notice.params;
-        let mut signed: Vec<(&str, &str)> = params
-            .iter()
-            .filter(|(key, _)| key != "sign_type")
-            .map(|(key, value)| (key.as_str(), value.as_str()))
-            .collect();
-        signed.sort_unstable();
-        let content = signed.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join("&");
-        let Ok(sign) = self.key.sign_base64(content.as_bytes()) else {
+        let Some((params, body)) = signed_form(&self.key, notice.params) else {
             tracing::error!("alipay sandbox could not sign a notification");
             return;
         };
-        params.push(("sign".to_owned(), sign));
-        let mut body = form_urlencoded::Serializer::new(String::new());
-        body.extend_pairs(params.iter());
         let notify_id = params.iter().find(|(key, _)| key == "notify_id").map(|(_, id)| id.clone()).unwrap_or_default();
         let sent = SentAlipayNotification {
             notify_id: notify_id.clone(),
             url: notice.url,
-            body: body.finish(),
+            body,
             params,
             attempts: 0,
             last_status: None,
@@ -214,6 +204,48 @@ impl Notifier {
     fn outbox(&self) -> MutexGuard<'_, VecDeque<SentAlipayNotification>> {
         self.outbox.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// `params` with `sign` added, and form-encoded: SHA256withRSA over every parameter but
+/// `sign_type`, sorted by key and joined as `k=v&…`, which is what a merchant checks with
+/// `rsaCheckV1`. `None` if signing failed.
+pub(crate) fn signed_form(
+    key: &RsaPrivateKey,
+    mut params: Vec<(String, String)>,
+) -> Option<(Vec<(String, String)>, String)> {
+    let mut signed: Vec<(&str, &str)> = params
+        .iter()
+        .filter(|(key, _)| key != "sign_type")
+        .map(|(key, value)| (key.as_str(), value.as_str()))
+        .collect();
+    signed.sort_unstable();
+    let content = signed.iter().map(|(key, value)| format!("{key}={value}")).collect::<Vec<_>>().join("&");
+    let sign = key.sign_base64(content.as_bytes()).ok()?;
+    params.push(("sign".to_owned(), sign));
+    let form = form_urlencoded::Serializer::new(String::new()).extend_pairs(params.iter()).finish();
+    Some((params, form))
+}
+
+/// Where the buyer's browser goes after paying a page or WAP trade: its `return_url`
+/// with the parameters Alipay adds (`method=alipay.trade.page.pay.return`, …), signed
+/// like a notification.
+pub(crate) fn return_params(trade: &Trade, now: Timestamp) -> Vec<(String, String)> {
+    [
+        ("charset", "utf-8".to_owned()),
+        ("out_trade_no", trade.out_trade_no.clone()),
+        ("method", "alipay.trade.page.pay.return".to_owned()),
+        ("total_amount", format_yuan(trade.total_minor)),
+        ("trade_no", trade.trade_no.clone()),
+        ("auth_app_id", trade.app_id.clone()),
+        ("version", "1.0".to_owned()),
+        ("app_id", trade.app_id.clone()),
+        ("sign_type", "RSA2".to_owned()),
+        ("seller_id", SELLER_ID.to_owned()),
+        ("timestamp", format_beijing(now)),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
 }
 
 /// 64 random bits in hex, for `notify_id`s that do not repeat across restarts.

@@ -73,6 +73,7 @@ fn check_refundable(trade: &Trade, amount_minor: i64) -> Result<(), Refusal> {
         Status::Success => {}
         Status::WaitBuyerPay => return Err(Refusal::business("ACQ.TRADE_STATUS_ERROR", "交易状态不合法")),
         Status::Closed => return Err(Refusal::business("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")),
+        Status::Finished => return Err(Refusal::business("ACQ.TRADE_HAS_FINISHED", "交易已完结")),
     }
     if trade.refunded_minor() + amount_minor > trade.total_minor {
         return Err(Refusal::business("ACQ.REFUND_AMT_NOT_EQUAL_TOTAL", "退款金额超限"));
