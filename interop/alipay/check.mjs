@@ -1,6 +1,7 @@
 // Runs the official Alipay Node SDK (npm `alipay-sdk`, pinned in package.json) against
-// Payrail's Alipay simulator, verifying every answer's signature (`validateSign: true`)
-// and checking a notification the simulator sent with the SDK's `checkNotifySign`.
+// Payrail's Alipay simulator, verifying every answer's signature (`validateSign: true`),
+// checking a notification the simulator sent with the SDK's `checkNotifySign`, and
+// following a `pageExec` GET URL to the simulator's cashier.
 //
 // Input: the JSON in env PAYRAIL_ALIPAY_INTEROP (or argv[2]):
 //   { gateway_url, app_id, app_private_key_pem, alipay_public_key_pem,
@@ -141,6 +142,19 @@ async function badSignatureIsRefused() {
   check('invalid signature refused in a signed answer');
 }
 
+async function pagePayRedirect() {
+  const url = alipay.pageExec('alipay.trade.page.pay', 'GET', {
+    bizContent: {
+      out_trade_no: unique('sdk_page'), total_amount: '0.01', subject: 'page', product_code: 'FAST_INSTANT_TRADE_PAY',
+    },
+    returnUrl: 'https://shop.test/return',
+  });
+  const response = await fetch(url, { redirect: 'manual' });
+  assert.equal(response.status, 303, await response.text());
+  assert.match(response.headers.get('location'), /\/buyer\/\d+$/);
+  check('pageExec GET redirects to the cashier');
+}
+
 // A notification as Alipay would send it, signed by the SDK's RSA2 helper over the
 // rsaCheckV1 string (every parameter but sign and sign_type, sorted, k=v joined by &).
 function sdkSignedNotification() {
@@ -161,6 +175,7 @@ try {
   const paid = await barcodePayments();
   await refundsAndClose(paid);
   await badSignatureIsRefused();
+  await pagePayRedirect();
   console.log(JSON.stringify({ ok: true, checks, sdk_signed_notification: sdkSignedNotification() }));
 } catch (error) {
   console.error(`alipay-sdk interop failed after [${checks.join(', ')}]:`, error);
