@@ -254,6 +254,35 @@ mod tests {
         assert_eq!(refused.err(), Some(ConfigError::Key("app private key")));
     }
 
+    /// The PKCS#1 `RSAPrivateKey` inside a PKCS#8 DER `PrivateKeyInfo`: the contents of
+    /// its third element, an OCTET STRING.
+    fn pkcs1_of(pkcs8: &[u8]) -> Vec<u8> {
+        let header = |at: usize| -> (usize, usize) {
+            let first = usize::from(pkcs8[at + 1]);
+            if first < 0x80 {
+                return (at + 2, first);
+            }
+            let count = first - 0x80;
+            let length = pkcs8[at + 2..at + 2 + count].iter().fold(0, |length, byte| length * 256 + usize::from(*byte));
+            (at + 2 + count, length)
+        };
+        let (version, _) = header(0);
+        let (algorithm, version_length) = header(version);
+        let (after_algorithm, algorithm_length) = header(algorithm + version_length);
+        let (key, key_length) = header(after_algorithm + algorithm_length);
+        pkcs8[key..key + key_length].to_vec()
+    }
+
+    #[test]
+    fn pkcs1_keys_as_alipays_key_tool_writes_them_are_accepted() {
+        let key = RsaPrivateKey::generate().expect("key");
+        let (_, pkcs8) = payrail_crypto::pem::decode(&key.to_pkcs8_pem().expect("pem")).expect("der");
+        let pkcs1 = payrail_crypto::pem::encode("RSA PRIVATE KEY", &pkcs1_of(&pkcs8));
+        let client = AlipayClient::new(&config(pkcs1), Arc::new(FixedClock)).expect("PKCS#1 is accepted");
+        let signature = client.app_key.sign_base64(b"m").expect("signs");
+        assert!(key.public_key().expect("public").verify_base64(b"m", &signature));
+    }
+
     #[test]
     fn requests_carry_beijing_time_and_a_signature_over_the_sorted_parameters() {
         let key = RsaPrivateKey::generate().expect("key");
