@@ -179,3 +179,20 @@ async fn amounts_out_of_range_and_missing_fields_are_invalid_parameters() {
         assert_eq!(gateway.verified(&body, "alipay_trade_precreate_response")["sub_code"], "ACQ.INVALID_PARAMETER");
     }
 }
+
+#[tokio::test]
+async fn notify_urls_outside_the_allowed_prefixes_are_refused() {
+    let gateway = Gateway::new(100);
+    gateway.sandbox.allow_notify_urls_starting_with("https://payrail.test/notify/");
+    for (notify_url, code) in
+        [("http://169.254.169.254/latest", "40004"), ("https://payrail.test/notify/alipay", "10000")]
+    {
+        let mut params = gateway.params("alipay.trade.precreate", PRECREATE_BIZ, false);
+        params.push(("notify_url".to_owned(), notify_url.to_owned()));
+        params.sort();
+        let content: Vec<String> = params.iter().map(|(key, value)| format!("{key}={value}")).collect();
+        params.push(("sign".to_owned(), gateway.app_key.sign_base64(content.join("&").as_bytes()).unwrap()));
+        let body = gateway.send("POST", "/gateway.do", &params, &[]).await;
+        assert_eq!(gateway.verified(&body, "alipay_trade_precreate_response")["code"], code, "{notify_url}");
+    }
+}

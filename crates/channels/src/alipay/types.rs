@@ -44,9 +44,11 @@ pub enum PayOutcome {
     /// `10003`: Alipay waits for the payer (a password, a confirmation). Query with the
     /// same `out_trade_no` until it ends; cancel when waiting longer is not acceptable.
     UserPaying { out_trade_no: String, trade_no: Option<String> },
-    /// `40004`: Alipay refused the payment; nothing was charged. `sub_code` is Alipay's
-    /// reason (`ACQ.PAYMENT_AUTH_CODE_INVALID`, `ACQ.BUYER_BALANCE_NOT_ENOUGH`, …), kept
-    /// for support.
+    /// `40004`: Alipay refused this request; nothing was charged by it. `sub_code` is
+    /// Alipay's reason (`ACQ.PAYMENT_AUTH_CODE_INVALID`, `ACQ.BUYER_BALANCE_NOT_ENOUGH`,
+    /// …), kept for support. One reason is not a failure of the payment:
+    /// `ACQ.TRADE_HAS_SUCCESS` says an earlier request under the same `out_trade_no` was
+    /// paid (a retry after a timeout), so the caller must query it.
     Failed { sub_code: String, sub_msg: String },
 }
 

@@ -84,6 +84,9 @@ impl AlipaySandbox {
     fn run(&self, method: &str, params: &Params) -> Result<Ran, Refusal> {
         let app_id = authenticate(self, params)?;
         let biz = params.biz()?;
+        if biz.notify_url.as_deref().is_some_and(|url| !self.notify_url_allowed(url)) {
+            return Err(Refusal::parameter("notify_url"));
+        }
         let now = self.shared.clock.now();
         let mut book = self.book();
         let outcome = match method {

@@ -83,6 +83,8 @@ struct Shared {
     public_base_url: String,
     clock: Arc<dyn Clock>,
     apps: Mutex<HashMap<String, RsaPublicKey>>,
+    /// When not empty, a `notify_url` must start with one of these.
+    notify_url_prefixes: Mutex<Vec<String>>,
     book: Mutex<Book>,
     notifier: Arc<Notifier>,
 }
@@ -118,6 +120,7 @@ impl AlipaySandbox {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             clock,
             apps: Mutex::new(HashMap::new()),
+            notify_url_prefixes: Mutex::new(Vec::new()),
             book: Mutex::new(Book::new(objects_max)),
         };
         Ok(AlipaySandbox { shared: Arc::new(shared) })
@@ -150,6 +153,20 @@ impl AlipaySandbox {
             app_private_key_pem: Secret::new(app_key.to_pkcs8_pem()?),
             alipay_public_key_pem: self.alipay_public_key().to_pem(),
         })
+    }
+
+    /// From now on, accepts only `notify_url`s starting with one of the prefixes allowed
+    /// this way (others are refused with `ACQ.INVALID_PARAMETER`). Without any, every URL
+    /// is accepted, which lets anyone holding an app's key make the simulator `POST` to
+    /// any address it can reach; a public server should allow only its own notification
+    /// endpoint.
+    pub fn allow_notify_urls_starting_with(&self, prefix: &str) {
+        self.shared.notify_url_prefixes.lock().unwrap_or_else(PoisonError::into_inner).push(prefix.to_owned());
+    }
+
+    fn notify_url_allowed(&self, url: &str) -> bool {
+        let prefixes = self.shared.notify_url_prefixes.lock().unwrap_or_else(PoisonError::into_inner);
+        prefixes.is_empty() || prefixes.iter().any(|prefix| url.starts_with(prefix.as_str()))
     }
 
     /// The public half of the key the simulator signs answers and notifications with.

@@ -18,6 +18,7 @@
 //!   that tests need not wait.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -33,6 +34,9 @@ const RETRY_DELAYS_SECONDS: [u64; 7] = [240, 600, 600, 3_600, 7_200, 21_600, 54_
 const ATTEMPT_TIMEOUT_MS: u64 = 5_000;
 /// Sent notifications kept for inspection; the oldest are dropped beyond this.
 const OUTBOX_MAX: usize = 1_000;
+/// Notifications being delivered (or waiting to retry) at once; beyond this a new one is
+/// recorded but not sent, so a flood of trades cannot hold unbounded tasks for 25 hours.
+const DELIVERIES_MAX: usize = 10_000;
 /// The simulated merchant's Alipay account.
 const SELLER_ID: &str = "2088000000000002";
 
@@ -117,6 +121,7 @@ pub(crate) struct Notifier {
     http: reqwest::Client,
     delay_divisor: u64,
     outbox: Mutex<VecDeque<SentAlipayNotification>>,
+    deliveries: AtomicUsize,
 }
 
 impl Notifier {
@@ -131,7 +136,8 @@ impl Notifier {
             .no_proxy()
             .build()
             .unwrap_or_default();
-        Notifier { key, http, delay_divisor: delay_divisor.max(1), outbox: Mutex::new(VecDeque::new()) }
+        let outbox = Mutex::new(VecDeque::new());
+        Notifier { key, http, delay_divisor: delay_divisor.max(1), outbox, deliveries: AtomicUsize::new(0) }
     }
 
     /// Signs `notice`, records it and sends it on a task of its own.
@@ -157,6 +163,11 @@ impl Notifier {
             }
             outbox.push_back(sent.clone());
         }
+        if self.deliveries.fetch_add(1, Ordering::SeqCst) >= DELIVERIES_MAX {
+            self.deliveries.fetch_sub(1, Ordering::SeqCst);
+            tracing::warn!(notify_id, "alipay sandbox notification not sent: too many deliveries pending");
+            return;
+        }
         tokio::spawn(Arc::clone(self).deliver(notify_id, sent.url, sent.body));
     }
 
@@ -165,17 +176,25 @@ impl Notifier {
     }
 
     async fn deliver(self: Arc<Self>, notify_id: String, url: String, body: String) {
+        if !self.attempts(&notify_id, &url, &body).await {
+            tracing::warn!(notify_id, "alipay sandbox notification given up after every attempt");
+        }
+        self.deliveries.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// Sends on Alipay's schedule until acknowledged; whether it was.
+    async fn attempts(&self, notify_id: &str, url: &str, body: &str) -> bool {
         let delays = std::iter::once(0).chain(RETRY_DELAYS_SECONDS);
         for (attempt, delay_seconds) in (1_u32..).zip(delays) {
             tokio::time::sleep(Duration::from_millis(delay_seconds * 1_000 / self.delay_divisor)).await;
-            let (last_status, acknowledged) = self.attempt(&url, &body).await;
-            self.record(&notify_id, attempt, last_status, acknowledged);
+            let (last_status, acknowledged) = self.attempt(url, body).await;
+            self.record(notify_id, attempt, last_status, acknowledged);
             tracing::info!(notify_id, attempt, status = ?last_status, acknowledged, "alipay sandbox notification sent");
             if acknowledged {
-                return;
+                return true;
             }
         }
-        tracing::warn!(notify_id, "alipay sandbox notification given up after every attempt");
+        false
     }
 
     async fn attempt(&self, url: &str, body: &str) -> (Option<u16>, bool) {
