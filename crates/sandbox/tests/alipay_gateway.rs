@@ -196,3 +196,18 @@ async fn notify_urls_outside_the_allowed_prefixes_are_refused() {
         assert_eq!(gateway.verified(&body, "alipay_trade_precreate_response")["code"], code, "{notify_url}");
     }
 }
+
+#[tokio::test]
+async fn a_sandbox_built_with_a_kept_key_signs_with_it_and_knows_registered_apps() {
+    let alipay_key = RsaPrivateKey::generate().unwrap();
+    let alipay_public = alipay_key.public_key().unwrap();
+    let sandbox = AlipaySandbox::with_alipay_key(BASE_URL, Arc::new(FixedClock), alipay_key, 10, 1).unwrap();
+    assert_eq!(sandbox.alipay_public_key(), &alipay_public);
+    assert_eq!(sandbox.gateway_url(), format!("{BASE_URL}/gateway.do"));
+    let app_key = RsaPrivateKey::generate().unwrap();
+    assert!(sandbox.register_app("2021000000000001", app_key.public_key().unwrap()));
+    let gateway = Gateway { sandbox, app_id: "2021000000000001".to_owned(), app_key };
+    let params = gateway.params("alipay.trade.precreate", PRECREATE_BIZ, true);
+    let body = gateway.send("POST", "/gateway.do", &params, &[]).await;
+    assert_eq!(gateway.verified(&body, "alipay_trade_precreate_response")["code"], "10000");
+}

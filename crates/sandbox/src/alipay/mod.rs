@@ -112,7 +112,21 @@ impl AlipaySandbox {
         objects_max: usize,
         retry_delay_divisor: u64,
     ) -> Result<AlipaySandbox, CryptoError> {
-        let alipay_key = Arc::new(RsaPrivateKey::generate()?);
+        let alipay_key = RsaPrivateKey::generate()?;
+        AlipaySandbox::with_alipay_key(public_base_url, clock, alipay_key, objects_max, retry_delay_divisor)
+    }
+
+    /// As [`AlipaySandbox::with_limits`], signing with `alipay_key` instead of a fresh
+    /// key, so that the Alipay public key handed to merchants stays valid across restarts
+    /// (the caller keeps the key, say encrypted in its database).
+    pub fn with_alipay_key(
+        public_base_url: &str,
+        clock: Arc<dyn Clock>,
+        alipay_key: RsaPrivateKey,
+        objects_max: usize,
+        retry_delay_divisor: u64,
+    ) -> Result<AlipaySandbox, CryptoError> {
+        let alipay_key = Arc::new(alipay_key);
         let shared = Shared {
             alipay_public_key: alipay_key.public_key()?,
             notifier: Arc::new(Notifier::new(Arc::clone(&alipay_key), retry_delay_divisor)),
@@ -148,7 +162,7 @@ impl AlipaySandbox {
             return Err(CryptoError::KeyRejected("the sandbox holds too many apps".to_owned()));
         }
         Ok(AlipayCredentials {
-            gateway_url: format!("{}/gateway.do", self.shared.public_base_url),
+            gateway_url: self.gateway_url(),
             app_id,
             app_private_key_pem: Secret::new(app_key.to_pkcs8_pem()?),
             alipay_public_key_pem: self.alipay_public_key().to_pem(),
@@ -167,6 +181,11 @@ impl AlipaySandbox {
     fn notify_url_allowed(&self, url: &str) -> bool {
         let prefixes = self.shared.notify_url_prefixes.lock().unwrap_or_else(PoisonError::into_inner);
         prefixes.is_empty() || prefixes.iter().any(|prefix| url.starts_with(prefix.as_str()))
+    }
+
+    /// The gateway's address as clients see it: `{public_base_url}/gateway.do`.
+    pub fn gateway_url(&self) -> String {
+        format!("{}/gateway.do", self.shared.public_base_url)
     }
 
     /// The public half of the key the simulator signs answers and notifications with.
