@@ -36,7 +36,10 @@ pub enum ChannelError {
     /// The provider refused the request with a 4xx answer; nothing was done, and sending
     /// the same request again will not help. This is a bug in the caller (a malformed
     /// request, a wrong API key) or a conflict (`reference_conflict`, `invalid_state`,
-    /// `amount_too_large`).
+    /// `amount_too_large`). Alipay refuses with HTTP 200 and a signed `code`/`sub_code`:
+    /// its refusals have `status` 200 and the `sub_code` (`ACQ.TRADE_STATUS_ERROR`, …) as
+    /// `code`. A request refused before it was sent (a currency the provider does not
+    /// take) has `status` 400.
     #[error("the provider refused the request with HTTP {status} ({code})")]
     Rejected { status: u16, code: String, message: String },
     /// The provider answered something this client cannot read: a 2xx body that does not
@@ -77,4 +80,8 @@ pub enum ConfigError {
     Timeout { max: u64 },
     #[error("the HTTP client could not be built: {0}")]
     Client(String),
+    #[error("the {0} is not a usable RSA key in PEM or base64")]
+    Key(&'static str),
+    #[error("the {0} must not be empty")]
+    Empty(&'static str),
 }

@@ -11,6 +11,7 @@
 //! done, or outcome unknown. The provider reference (an attempt or refund id) is the same
 //! on every retry, so asking again is always safe.
 
+pub mod alipay;
 pub mod card_network;
 mod error;
 mod transport;

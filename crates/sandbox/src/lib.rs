@@ -8,6 +8,8 @@
 //! Boundary: nothing here is used on the money path of a live payment. State is kept in
 //! memory, bounded, and lost on restart.
 
+pub mod alipay;
 pub mod card_network;
 
+pub use alipay::{AlipayCredentials, AlipaySandbox, alipay_router};
 pub use card_network::{CardNetwork, card_network_router};

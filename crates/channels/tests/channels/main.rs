@@ -1,9 +1,13 @@
 //! The card channel client against the card network simulator served on a real
 //! `127.0.0.1` socket, as production reaches a real acquirer: every test card, the
-//! payment lifecycle, and what each kind of network failure is reported as.
+//! payment lifecycle, and what each kind of network failure is reported as. The Alipay
+//! client against the Alipay simulator the same way (`alipay_*`).
 
 #![allow(clippy::unwrap_used)]
 
+mod alipay_failures;
+mod alipay_flows;
+mod alipay_helpers;
 mod authorize;
 mod failures;
 mod helpers;

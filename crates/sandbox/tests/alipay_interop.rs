@@ -1,0 +1,126 @@
+//! The Alipay simulator checked by Alipay's own Node SDK (npm `alipay-sdk`, the version
+//! pinned in `interop/alipay/package-lock.json`): the simulator is served on a random
+//! `127.0.0.1` port, `interop/alipay/check.mjs` runs precreate, pay, query, refund and
+//! close against it with `validateSign: true` and checks a notification with
+//! `checkNotifySign`; then a notification the SDK signed is checked by Payrail's own
+//! verifier (`payrail_channels::alipay`).
+//!
+//! Needs `node` (18.20 or later) on `PATH` and `npm ci --prefix interop/alipay` done
+//! (`.ci/run` does both). Without them this test FAILS, so that CI cannot pass without
+//! having run the SDK; set `PAYRAIL_TEST_SKIP_INTEROP=1` to skip it deliberately on a
+//! machine without Node.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use payrail_channels::alipay::{AlipayClient, AlipayConfig, TradeStatus};
+use payrail_crypto::rsa::RsaPrivateKey;
+use payrail_domain::{Clock, Currency, Money, Timestamp};
+use payrail_sandbox::alipay::{CODE_PAID, CODE_PAYING_THEN_PAID, QUERIES_UNTIL_PAID};
+use payrail_sandbox::{AlipaySandbox, alipay_router};
+use tokio::net::TcpListener;
+
+/// How many checks `check.mjs` reports when all ran.
+const CHECKS: usize = 10;
+/// The longest the SDK run may take on a busy two-core machine.
+const SCRIPT_TIMEOUT_MS: u64 = 120_000;
+
+struct FixedClock;
+
+impl Clock for FixedClock {
+    fn now(&self) -> Timestamp {
+        // 2026-05-28T20:26:40Z: the simulator's times need not be real.
+        Timestamp::from_unix_ms(1_780_000_000_000).unwrap()
+    }
+}
+
+fn interop_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../interop/alipay")
+}
+
+#[tokio::test]
+async fn the_official_node_sdk_talks_to_the_simulator_and_its_signatures_verify_here() {
+    if std::env::var("PAYRAIL_TEST_SKIP_INTEROP").as_deref() == Ok("1") {
+        eprintln!("PAYRAIL_TEST_SKIP_INTEROP=1: the alipay-sdk interop check was skipped");
+        return;
+    }
+    let dir = interop_dir();
+    assert!(
+        dir.join("node_modules/alipay-sdk/package.json").exists(),
+        "interop/alipay/node_modules is missing: run `npm ci --prefix interop/alipay` (or set PAYRAIL_TEST_SKIP_INTEROP=1)"
+    );
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}/sandbox/alipay", listener.local_addr().unwrap());
+    let sandbox = AlipaySandbox::with_limits(&base_url, Arc::new(FixedClock), 1_000, 60_000).unwrap();
+    let credentials = sandbox.create_app().unwrap();
+    let app = Router::new().nest("/sandbox/alipay", alipay_router(sandbox.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let notification_signer = RsaPrivateKey::generate().unwrap();
+    let input = serde_json::json!({
+        "gateway_url": credentials.gateway_url,
+        "app_id": credentials.app_id,
+        "app_private_key_pem": credentials.app_private_key_pem.expose(),
+        "alipay_public_key_pem": credentials.alipay_public_key_pem,
+        "code_paid": CODE_PAID,
+        "code_paying_then_paid": CODE_PAYING_THEN_PAID,
+        "queries_until_paid": QUERIES_UNTIL_PAID,
+        "notification_signer_private_key_pem": notification_signer.to_pkcs8_pem().unwrap(),
+    });
+    let output = run_script(&dir, &input.to_string()).await;
+    let checks = output["checks"].as_array().map(Vec::len);
+    assert_eq!(checks, Some(CHECKS), "{output}");
+    let sent = sandbox.sent_notifications();
+    assert!(sent.iter().any(|sent| sent.acknowledged), "the SDK's server acknowledged nothing: {sent:?}");
+
+    let signed_body = output["sdk_signed_notification"].as_str().unwrap();
+    let verifier = AlipayClient::new(
+        &AlipayConfig {
+            gateway_url: credentials.gateway_url.clone(),
+            app_id: credentials.app_id.clone(),
+            app_private_key: credentials.app_private_key_pem.clone(),
+            alipay_public_key: notification_signer.public_key().unwrap().to_pem(),
+            timeout_ms: 5_000,
+        },
+        Arc::new(FixedClock),
+    )
+    .unwrap();
+    let notification = verifier.verify_notification(signed_body.as_bytes()).unwrap();
+    assert_eq!(notification.trade_status, TradeStatus::Success);
+    assert_eq!(notification.total_amount, Money::new(1_230, Currency::parse("CNY").unwrap()));
+    assert_eq!(notification.app_id, credentials.app_id);
+}
+
+/// Runs `check.mjs` with `input`, failing the test with its output unless it succeeds in
+/// time; its last stdout line, parsed.
+async fn run_script(dir: &std::path::Path, input: &str) -> serde_json::Value {
+    let mut child = Command::new("node")
+        .arg("check.mjs")
+        .current_dir(dir)
+        .env("PAYRAIL_ALIPAY_INTEROP", input)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|error| {
+            panic!("cannot run node ({error}); install Node.js or set PAYRAIL_TEST_SKIP_INTEROP=1")
+        });
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_millis(SCRIPT_TIMEOUT_MS) {
+            child.kill().unwrap();
+            panic!("check.mjs took longer than {SCRIPT_TIMEOUT_MS} ms");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let output = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "check.mjs failed:\n{stdout}\n{stderr}");
+    serde_json::from_str(stdout.lines().last().unwrap_or_default())
+        .unwrap_or_else(|error| panic!("check.mjs printed no result ({error}):\n{stdout}\n{stderr}"))
+}
