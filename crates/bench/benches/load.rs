@@ -69,7 +69,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(&args)) {
         Ok(outcome) if !outcome.payments.holds() => {
-            eprintln!("error: {}; the database disagrees with the responses", outcome.payments.describe());
+            eprintln!(
+                "error: {}; the database disagrees with the responses or the ledger does not verify",
+                outcome.payments.describe()
+            );
             ExitCode::FAILURE
         }
         Ok(Outcome { errors_total: 0, .. }) => ExitCode::SUCCESS,

@@ -1,6 +1,7 @@
 //! The check after the payment scenario: the database holds exactly as many succeeded
-//! payments as the server acknowledged as succeeded. A fast benchmark that loses or invents
-//! payments measures nothing.
+//! payments as the server acknowledged as succeeded, and the ledger verifies (every check
+//! of `payrail ledger verify`). A fast benchmark that loses or invents payments, or money,
+//! measures nothing.
 //!
 //! The count is read on a store of its own, opened on the run's database like a second
 //! process would open it, so it sees only what was committed, not what a pool might hold.
@@ -17,18 +18,25 @@ pub struct PaymentCheck {
     pub succeeded_in_database: u64,
     /// Responses that were 200 with `"status":"succeeded"`, warmup included.
     pub acknowledged: u64,
+    /// Journal entries the ledger check read.
+    pub ledger_entries: u64,
+    /// Ledger invariants found broken.
+    pub ledger_violations: u64,
 }
 
 impl PaymentCheck {
     pub fn holds(&self) -> bool {
-        self.succeeded_in_database == self.acknowledged
+        self.succeeded_in_database == self.acknowledged && self.ledger_violations == 0
     }
 
     /// The line the report prints.
     pub fn describe(&self) -> String {
-        let PaymentCheck { succeeded_in_database, acknowledged } = *self;
+        let PaymentCheck { succeeded_in_database, acknowledged, ledger_entries, ledger_violations } = *self;
         let verdict = if self.holds() { "verified" } else { "MISMATCH" };
-        format!("{verdict}: {succeeded_in_database} payments succeeded, {acknowledged} acknowledged")
+        format!(
+            "{verdict}: {succeeded_in_database} payments succeeded, {acknowledged} acknowledged; \
+             ledger: {ledger_entries} entries, {ledger_violations} violations"
+        )
     }
 }
 
@@ -38,8 +46,15 @@ pub async fn check_payments(database: &FreshDatabase, acknowledged: u64) -> anyh
     let options = StoreOptions { connections_max: 1, ..database.store_options() };
     let store = Store::open(database.url(), &options).await.context("cannot open the database to verify it")?;
     let counted = count_succeeded_payments(&store).await;
+    let ledger = payrail_service::verify_ledger(&store).await;
     store.close().await;
-    Ok(PaymentCheck { succeeded_in_database: counted?, acknowledged })
+    let ledger = ledger.map_err(|error| anyhow::anyhow!("cannot verify the ledger: {error}"))?;
+    Ok(PaymentCheck {
+        succeeded_in_database: counted?,
+        acknowledged,
+        ledger_entries: ledger.entries,
+        ledger_violations: ledger.violations_found(),
+    })
 }
 
 async fn count_succeeded_payments(store: &Store) -> anyhow::Result<u64> {
@@ -64,14 +79,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_check_holds_only_when_the_counts_are_equal() {
-        let equal = PaymentCheck { succeeded_in_database: 42, acknowledged: 42 };
-        assert!(equal.holds());
-        assert_eq!(equal.describe(), "verified: 42 payments succeeded, 42 acknowledged");
-        let lost = PaymentCheck { succeeded_in_database: 41, acknowledged: 42 };
-        assert!(!lost.holds());
-        assert_eq!(lost.describe(), "MISMATCH: 41 payments succeeded, 42 acknowledged");
-        assert!(!PaymentCheck { succeeded_in_database: 43, acknowledged: 42 }.holds());
+    fn the_check_holds_only_when_the_counts_are_equal_and_the_ledger_is_clean() {
+        let check = |succeeded_in_database, acknowledged, ledger_violations| PaymentCheck {
+            succeeded_in_database,
+            acknowledged,
+            ledger_entries: 42,
+            ledger_violations,
+        };
+        assert!(check(42, 42, 0).holds());
+        assert_eq!(
+            check(42, 42, 0).describe(),
+            "verified: 42 payments succeeded, 42 acknowledged; ledger: 42 entries, 0 violations"
+        );
+        assert!(!check(41, 42, 0).holds());
+        assert_eq!(
+            check(41, 42, 0).describe(),
+            "MISMATCH: 41 payments succeeded, 42 acknowledged; ledger: 42 entries, 0 violations"
+        );
+        assert!(!check(43, 42, 0).holds());
+        assert!(!check(42, 42, 1).holds());
     }
 
     #[tokio::test]
@@ -81,7 +107,8 @@ mod tests {
         store.migrate(SystemClock.now()).await.expect("migrate");
         store.close().await;
         let check = check_payments(&database, 0).await.expect("the count runs");
-        assert_eq!(check, PaymentCheck { succeeded_in_database: 0, acknowledged: 0 });
+        let empty = PaymentCheck { succeeded_in_database: 0, acknowledged: 0, ledger_entries: 0, ledger_violations: 0 };
+        assert_eq!(check, empty);
         database.remove().await.expect("removed");
     }
 }
