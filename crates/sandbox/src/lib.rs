@@ -9,5 +9,8 @@
 //! memory, bounded, and lost on restart.
 
 pub mod card_network;
+mod page;
+pub mod wechatpay;
 
 pub use card_network::{CardNetwork, card_network_router};
+pub use wechatpay::{WechatPay, WechatPayCredentials, wechatpay_router};
