@@ -111,7 +111,9 @@ fn pay_with_code(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) ->
         queries: 0,
         auth_code: Some(auth_code.to_owned()),
     };
-    match simulator.book().place(trade) {
+    // Bound first: a lock guard in a `match` scrutinee would live through every arm.
+    let placed = simulator.book().place(trade);
+    match placed {
         Ok(placed) => decide(simulator, &placed),
         Err(error) if error.code == "ORDERPAID" => Outcome::Fail { code: "ORDERPAID", description: "订单已支付" },
         Err(error) if error.code == "ORDER_CLOSED" => {
