@@ -10,4 +10,5 @@ mod helpers;
 mod lifecycle;
 mod notifications;
 mod requests;
+mod wechatpay;
 mod wechatpay_interop;
