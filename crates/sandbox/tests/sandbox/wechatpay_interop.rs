@@ -1,7 +1,7 @@
 //! The WeChat Pay simulator and Payrail's WeChat Pay client checked by the providers' own
 //! SDKs, pinned in `interop/wechatpay/`: PyPI `wechatpayv3` (v3: native, query, close,
-//! refund, callback) and npm `wechatpay-axios-plugin` (v2 micropay and orderquery; and a
-//! notification built with its primitives, which our client's verifier must accept).
+//! refund, callback) and npm `wechatpay-axios-plugin` (v2 micropay and orderquery); and a
+//! notification built with each SDK's primitives, which our client's verifier must accept.
 //!
 //! The simulator runs on a random `127.0.0.1` port under `/sandbox/wechatpay`, on the wall
 //! clock (the SDKs sign and check with theirs). Python comes from
@@ -128,8 +128,19 @@ async fn wechatpay_axios_plugin_pays_and_queries_by_payment_code_over_v2_xml() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_notification_built_by_the_axios_plugin_is_accepted_by_our_client() {
-    let Some(_) = tools() else { return };
+async fn notifications_built_by_each_sdk_are_accepted_by_our_client() {
+    let Some(python) = tools() else { return };
+    let signers = [(PathBuf::from("node"), "sign_notification.js"), (python, "sign_notification.py")];
+    for (program, script) in signers {
+        let (config, input) = notification_input();
+        let signed = run(program, vec![script.to_owned(), input.display().to_string()]).await;
+        check_sdk_notification(config, &serde_json::from_str(&signed).unwrap());
+    }
+}
+
+/// A merchant's configuration with a fresh platform key, and the input file telling a
+/// signer that key and the transaction to announce.
+fn notification_input() -> (WechatPayConfig, tempfile::TempPath) {
     let platform = RsaPrivateKey::generate().unwrap();
     let apiv3_key = "0123456789abcdefghijABCDEFGHIJ01";
     let config = WechatPayConfig {
@@ -160,8 +171,11 @@ async fn a_notification_built_by_the_axios_plugin_is_accepted_by_our_client() {
             "resource": resource,
         }),
     );
-    let stdout = run(PathBuf::from("node"), vec!["sign_notification.js".to_owned(), input.display().to_string()]).await;
-    let signed: Value = serde_json::from_str(&stdout).unwrap();
+    (config, input)
+}
+
+/// Our client accepts the SDK-built notification `signed`, and refuses it changed.
+fn check_sdk_notification(config: WechatPayConfig, signed: &Value) {
     let mut headers = HeaderMap::new();
     for (name, value) in signed["headers"].as_object().unwrap() {
         let value = HeaderValue::from_str(value.as_str().unwrap()).unwrap();
