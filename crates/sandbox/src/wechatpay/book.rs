@@ -68,6 +68,9 @@ pub(crate) struct Trade {
     pub(crate) queries: u32,
     /// The payment code a payment-code trade was paid with; it decides the outcome.
     pub(crate) auth_code: Option<String>,
+    /// `time_expire`: after it the order can no longer be paid (it stays `NOTPAY` until the
+    /// merchant closes it).
+    pub(crate) expires_at: Option<Timestamp>,
 }
 
 impl Trade {
@@ -166,9 +169,13 @@ impl Book {
         Ok(())
     }
 
-    /// Marks a trade paid now; only `NOTPAY` and `USERPAYING` trades can be paid.
+    /// Marks a trade paid now; only `NOTPAY` and `USERPAYING` trades not past their
+    /// `time_expire` can be paid.
     pub(crate) fn pay(&mut self, mchid: &str, out_trade_no: &str, now: Timestamp) -> Result<Trade, ApiError> {
         let trade = self.trade_mut(mchid, out_trade_no)?;
+        if trade.expires_at.is_some_and(|expires_at| now > expires_at) {
+            return Err(ApiError::new(StatusCode::BAD_REQUEST, "ORDER_CLOSED", "订单已过期，不能支付"));
+        }
         match trade.state {
             TradeState::NotPay | TradeState::UserPaying => {
                 trade.state = TradeState::Success;

@@ -5,7 +5,8 @@
 //! it; in the real world the WeChat app opens it. Here the tester opens
 //! `{base}/buyer/<token>` instead. Paying moves the trade to `SUCCESS` and sends the
 //! `TRANSACTION.SUCCESS` notification; declining moves it to `PAYERROR`. Leaving the page
-//! alone leaves the trade `NOTPAY` until the merchant closes it.
+//! alone leaves the trade `NOTPAY` until the merchant closes it; past the order's
+//! `time_expire` it can no longer be paid.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;

@@ -110,6 +110,7 @@ fn pay_with_code(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) ->
         refunded_fen: 0,
         queries: 0,
         auth_code: Some(auth_code.to_owned()),
+        expires_at: None,
     };
     // Bound first: a lock guard in a `match` scrutinee would live through every arm.
     let placed = simulator.book().place(trade);

@@ -2,7 +2,7 @@
 //! resources carry them.
 
 use payrail_domain::Timestamp;
-use payrail_domain::decimal::format_beijing;
+use payrail_domain::decimal::{format_beijing, parse_beijing};
 use serde_json::{Value, json};
 
 use super::book::{RefundRecord, Trade};
@@ -10,6 +10,34 @@ use super::book::{RefundRecord, Trade};
 /// RFC 3339 in Beijing time, as WeChat writes every time.
 pub(crate) fn rfc3339(at: Timestamp) -> String {
     format!("{}+08:00", format_beijing(at).replacen(' ', "T", 1))
+}
+
+/// Reads RFC 3339 with whole seconds and any offset (`+08:00`, `Z`, `-05:00`), as WeChat
+/// accepts `time_expire`.
+pub(crate) fn parse_rfc3339(text: &str) -> Option<Timestamp> {
+    let (local, offset) = (text.get(..19)?, text.get(19..)?);
+    if local.as_bytes()[10] != b'T' {
+        return None;
+    }
+    let offset_minutes = match offset {
+        "Z" => 0,
+        _ => {
+            let sign = match offset.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return None,
+            };
+            let (hours, minutes) = offset.get(1..)?.split_once(':')?;
+            let (hours, minutes) = (hours.parse::<i64>().ok()?, minutes.parse::<i64>().ok()?);
+            if hours > 23 || minutes > 59 || offset.len() != 6 {
+                return None;
+            }
+            sign * (hours * 60 + minutes)
+        }
+    };
+    // `parse_beijing` reads the wall time as UTC+8; moving it to the given offset is a shift.
+    let as_beijing = parse_beijing(&local.replacen('T', " ", 1))?;
+    Some(as_beijing.plus_ms((8 * 60 - offset_minutes) * 60_000))
 }
 
 /// A trade as `GET /v3/pay/transactions/out-trade-no/{no}` answers it.
@@ -92,4 +120,21 @@ pub(crate) fn refund_notification(record: &RefundRecord) -> Value {
         "amount": {"total": record.total_fen, "refund": record.refund_fen, "payer_total": record.total_fen,
                    "payer_refund": record.refund_fen},
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc_3339_times_are_read_with_any_offset() {
+        let at = Timestamp::from_unix_ms(1_780_000_000_000).expect("time");
+        assert_eq!(rfc3339(at), "2026-05-29T04:26:40+08:00");
+        for text in ["2026-05-29T04:26:40+08:00", "2026-05-28T20:26:40Z", "2026-05-28T15:26:40-05:00"] {
+            assert_eq!(parse_rfc3339(text), Some(at), "{text}");
+        }
+        for bad in ["2026-05-29 04:26:40+08:00", "2026-05-29T04:26:40", "2026-05-29T04:26:40+8", ""] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
 }

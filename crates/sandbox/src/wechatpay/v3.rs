@@ -75,6 +75,10 @@ fn place(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"));
     }
     check_order(&order, trade_type)?;
+    let expires_at = match order.time_expire.as_deref() {
+        None => None,
+        Some(text) => Some(objects::parse_rfc3339(text).ok_or_else(|| ApiError::param("time_expire 格式错误"))?),
+    };
     // A JSAPI order's page token is its prepay id, so `{base}/buyer/{prepay_id}` opens it.
     let token = if trade_type == "JSAPI" { format!("wx{}", digits(32)) } else { token(24) };
     let trade = Trade {
@@ -94,6 +98,7 @@ fn place(
         refunded_fen: 0,
         queries: 0,
         auth_code: None,
+        expires_at,
     };
     let placed = simulator.book().place(trade).inspect_err(log_refusal("order"))?;
     tracing::info!(mchid = %placed.mchid, out_trade_no = %placed.out_trade_no, trade_type, "wechat pay simulator order");
@@ -116,19 +121,10 @@ fn check_order(order: &OrderBody, trade_type: &str) -> Result<(), ApiError> {
     if !url_ok {
         return Err(ApiError::param("notify_url 应为不带参数的 http(s) 地址"));
     }
-    if order.time_expire.as_deref().is_some_and(|text| !looks_like_rfc3339(text)) {
-        return Err(ApiError::param("time_expire 格式错误"));
-    }
     if trade_type == "JSAPI" && order.payer.as_ref().is_none_or(|payer| payer.openid.is_empty()) {
         return Err(ApiError::param("JSAPI 下单需要 payer.openid"));
     }
     Ok(())
-}
-
-/// `yyyy-MM-ddTHH:mm:ss` followed by an offset (`+08:00`, `Z`).
-fn looks_like_rfc3339(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    bytes.len() >= 20 && bytes.get(10) == Some(&b'T') && bytes[..4].iter().all(u8::is_ascii_digit)
 }
 
 /// WeChat's order and refund numbers: 6 to 32 (refunds 64) letters, digits and `_-|*`.

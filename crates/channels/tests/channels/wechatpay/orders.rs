@@ -100,3 +100,18 @@ async fn a_jsapi_order_gives_bridge_parameters_signed_with_the_merchant_key_and_
     let h5_url = client.h5(&sandbox.order("PAY_h5_000001"), "203.0.113.7").await.unwrap();
     assert!(h5_url.starts_with(&format!("{}/buyer/", sandbox.credentials.base_url)), "{h5_url}");
 }
+
+#[tokio::test]
+async fn an_order_past_its_time_expire_cannot_be_paid_and_stays_unpaid() {
+    let sandbox = WechatPaySandbox::start().await;
+    let client = sandbox.client();
+    let mut order = sandbox.order("PAY_expired_01");
+    order.time_expire = Some(payrail_domain::Timestamp::from_unix_ms(super::helpers::START_MS - 1_000).unwrap());
+    let code_url = client.native(&order).await.unwrap();
+    let token = code_url.rsplit("pr=").next().unwrap();
+    let url = format!("{}/buyer/{token}/pay", sandbox.credentials.base_url);
+    let refused = crate::helpers::browser().post(url).send().await.unwrap();
+    assert_eq!(refused.status(), 409);
+    assert_eq!(client.query("PAY_expired_01").await.unwrap().unwrap().trade_state, TradeState::NotPay);
+    client.close("PAY_expired_01").await.unwrap();
+}
