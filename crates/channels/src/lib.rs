@@ -16,5 +16,6 @@ pub mod card_network;
 mod error;
 mod transport;
 pub mod webhook;
+pub mod wechatpay;
 
 pub use error::{ChannelError, ConfigError};

@@ -54,8 +54,17 @@ pub(crate) struct Answer {
 
 /// Sends `request` and reads the whole answer, or says what the failure means.
 pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, ChannelError> {
+    send_with_headers(request).await.map(|(answer, _)| answer)
+}
+
+/// As [`send`], also giving the answer's headers (for providers that sign their answers
+/// in headers).
+pub(crate) async fn send_with_headers(
+    request: reqwest::RequestBuilder,
+) -> Result<(Answer, reqwest::header::HeaderMap), ChannelError> {
     let mut response = request.send().await.map_err(|error| classify(&error))?;
     let status = response.status();
+    let headers = response.headers().clone();
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await.map_err(|error| classify(&error))? {
         if body.len() + chunk.len() > RESPONSE_BYTES_MAX {
@@ -63,7 +72,7 @@ pub(crate) async fn send(request: reqwest::RequestBuilder) -> Result<Answer, Cha
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Answer { status, body })
+    Ok((Answer { status, body }, headers))
 }
 
 /// What a transport failure means for the request's outcome.
@@ -99,13 +108,19 @@ struct EnvelopeError {
 /// The error of a non-2xx answer.
 pub(crate) fn refusal(answer: &Answer) -> ChannelError {
     let envelope = serde_json::from_slice::<Envelope>(&answer.body).ok().map(|envelope| envelope.error);
-    let status = answer.status;
-    match envelope {
-        Some(error) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
-            ChannelError::Transient { code: error.code }
+    refusal_with(answer.status, envelope.map(|error| (error.code, error.message)))
+}
+
+/// The error of a non-2xx answer whose provider error body, if it had one, gave `error`
+/// (code, message): 5xx and 429 with a body are transient, 4xx rejected, and anything
+/// without the provider's body is an unknown outcome unless it is a plain 4xx.
+pub(crate) fn refusal_with(status: StatusCode, error: Option<(String, String)>) -> ChannelError {
+    match error {
+        Some((code, _)) if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS => {
+            ChannelError::Transient { code }
         }
-        Some(error) if status.is_client_error() => {
-            ChannelError::Rejected { status: status.as_u16(), code: error.code, message: error.message }
+        Some((code, message)) if status.is_client_error() => {
+            ChannelError::Rejected { status: status.as_u16(), code, message }
         }
         None if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS => ChannelError::Rejected {
             status: status.as_u16(),

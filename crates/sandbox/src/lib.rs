@@ -10,6 +10,9 @@
 
 pub mod alipay;
 pub mod card_network;
+mod page;
+pub mod wechatpay;
 
 pub use alipay::{AlipayCredentials, AlipaySandbox, alipay_router};
 pub use card_network::{CardNetwork, card_network_router};
+pub use wechatpay::{WechatPay, WechatPayCredentials, wechatpay_router};

@@ -6,11 +6,13 @@
 //! fails the test instead of being skipped silently.
 
 mod stripe_python;
+mod wall_clock;
 
 use std::fmt;
 use std::future::Future;
 use std::path::PathBuf;
 pub use stripe_python::{construct_event, stripe_python};
+pub use wall_clock::WallClock;
 
 use payrail_store::StoreOptions;
 use sqlx::Connection;

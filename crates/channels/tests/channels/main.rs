@@ -1,7 +1,8 @@
 //! The card channel client against the card network simulator served on a real
 //! `127.0.0.1` socket, as production reaches a real acquirer: every test card, the
 //! payment lifecycle, and what each kind of network failure is reported as. The Alipay
-//! client against the Alipay simulator the same way (`alipay_*`).
+//! client against the Alipay simulator (`alipay_*`) and the WeChat Pay client against the
+//! WeChat Pay simulator (`wechatpay`) the same way.
 
 #![allow(clippy::unwrap_used)]
 
@@ -14,3 +15,4 @@ mod helpers;
 mod lifecycle;
 mod webhook_addresses;
 mod webhook_delivery;
+mod wechatpay;

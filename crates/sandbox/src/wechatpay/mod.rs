@@ -1,0 +1,210 @@
+//! A WeChat Pay merchant API simulator: v3 JSON (native, JSAPI and H5 orders, query,
+//! close, refunds) and v2 XML payment-code pay, with its own keys, signed answers, signed
+//! and encrypted notifications, and a buyer page. Unmodified SDKs (`wechatpayv3` in
+//! public-key mode, `wechatpay-axios-plugin`) work against it; see `interop/wechatpay/`.
+//!
+//! Routes, relative to wherever the router is mounted (Payrail mounts it at
+//! `/sandbox/wechatpay`, which is then the base URL in place of
+//! `https://api.mch.weixin.qq.com`):
+//!
+//! - `POST /v3/pay/transactions/native` → `{"code_url":"weixin://wxpay/bizpayurl?pr=<token>"}`;
+//!   `POST /v3/pay/transactions/jsapi` → `{"prepay_id"}`; `POST /v3/pay/transactions/h5` →
+//!   `{"h5_url"}`; `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…`;
+//!   `POST /v3/pay/transactions/out-trade-no/{no}/close` → 204; `POST /v3/refund/domestic/refunds`;
+//!   `GET /v3/refund/domestic/refunds/{out_refund_no}`. Each checked and signed by [`gate`].
+//! - `POST /pay/micropay`, `POST /pay/orderquery`, `POST /secapi/pay/reverse`: v2 XML with an
+//!   HMAC-SHA256 `sign` (see [`micropay`] for the test payment codes). MD5 signing is refused
+//!   (`签名错误`); mutual TLS on `/secapi` is not asked for.
+//! - `GET /buyer/{token}`, `POST /buyer/{token}/pay`, `POST /buyer/{token}/decline`: the
+//!   payer's side. From a native order's `code_url`, take the `pr` value and open
+//!   `{base}/buyer/{pr}`; a JSAPI order's page is `{base}/buyer/{prepay_id}`, an H5 order's
+//!   `h5_url` is its page. Paying moves the trade to `SUCCESS` and notifies `notify_url`.
+//!
+//! Notifications follow WeChat's protocol and retry schedule; see [`notify`].
+//!
+//! Boundary: state is in memory, bounded by [`WechatPay::OBJECTS_MAX`], lost on restart.
+
+mod book;
+mod buyer;
+mod error;
+mod gate;
+mod merchants;
+pub mod micropay;
+pub mod notify;
+mod objects;
+mod random;
+mod v3;
+mod xml;
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::middleware;
+use axum::routing::{get, post};
+use payrail_crypto::CryptoError;
+use payrail_domain::{Clock, Timestamp};
+
+use book::Book;
+use merchants::{Merchant, Platform};
+use notify::Notifier;
+
+pub use merchants::WechatPayCredentials;
+pub use micropay::{
+    CODE_AUTH_CODE_EXPIRED, CODE_IMMEDIATE_SUCCESS, CODE_NOT_ENOUGH, CODE_USER_PAYING_FOREVER,
+    CODE_USER_PAYING_THEN_SUCCESS,
+};
+pub use notify::{NOTIFY_RETRY_SCHEDULE_SECONDS, SentNotification};
+
+/// Largest request body read; WeChat's requests are a few hundred bytes.
+pub(crate) const BODY_BYTES_MAX: usize = 64 * 1024;
+/// Most merchants one simulator holds.
+const MERCHANTS_MAX: usize = 10_000;
+
+/// The simulator. Cloning is cheap and every clone shares the same memory.
+#[derive(Clone)]
+pub struct WechatPay {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    public_base_url: String,
+    clock: Arc<dyn Clock>,
+    platform: Platform,
+    merchants: Mutex<Vec<Merchant>>,
+    book: Mutex<Book>,
+    notifier: Arc<Notifier>,
+}
+
+/// Why the simulator could not be set up.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WechatPaySetupError {
+    #[error("key generation failed: {0}")]
+    Keys(#[from] CryptoError),
+    #[error("the simulator already holds {MERCHANTS_MAX} merchants")]
+    TooManyMerchants,
+    #[error("the notification client could not be built: {0}")]
+    Client(String),
+}
+
+impl WechatPay {
+    /// How many trades (and, separately, refunds) are kept before new ones are refused.
+    pub const OBJECTS_MAX: usize = 1_000_000;
+
+    /// A simulator with fresh platform keys and no merchant yet, reachable (as browsers and
+    /// SDKs see it) at `public_base_url`, such as `https://payrail.example/sandbox/wechatpay`.
+    pub fn new(public_base_url: &str, clock: Arc<dyn Clock>) -> Result<WechatPay, WechatPaySetupError> {
+        WechatPay::with_limits(public_base_url, clock, WechatPay::OBJECTS_MAX, 1)
+    }
+
+    /// As [`WechatPay::new`], keeping at most `objects_max` trades and refunds, and waiting
+    /// `1/time_divisor` of WeChat's notification retry delays (tests compress 15 s to 15 ms
+    /// with 1000).
+    pub fn with_limits(
+        public_base_url: &str,
+        clock: Arc<dyn Clock>,
+        objects_max: usize,
+        time_divisor: u64,
+    ) -> Result<WechatPay, WechatPaySetupError> {
+        let platform = Platform::generate()?;
+        let notifier = Notifier::new(time_divisor).map_err(WechatPaySetupError::Client)?;
+        let shared = Shared {
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            clock,
+            platform,
+            merchants: Mutex::new(Vec::new()),
+            book: Mutex::new(Book::new(objects_max)),
+            notifier: Arc::new(notifier),
+        };
+        Ok(WechatPay { shared: Arc::new(shared) })
+    }
+
+    /// Registers a new merchant with generated keys and returns its credentials.
+    pub fn add_merchant(&self) -> Result<WechatPayCredentials, WechatPaySetupError> {
+        let merchant = Merchant::generate()?;
+        let mut merchants = lock(&self.shared.merchants);
+        if merchants.len() >= MERCHANTS_MAX {
+            return Err(WechatPaySetupError::TooManyMerchants);
+        }
+        let credentials = merchant.credentials(&self.shared.public_base_url, &self.shared.platform);
+        merchants.push(merchant);
+        Ok(credentials)
+    }
+
+    /// The credentials of the merchant `mchid`, if it is registered.
+    pub fn credentials(&self, mchid: &str) -> Option<WechatPayCredentials> {
+        self.merchant(mchid).map(|merchant| merchant.credentials(&self.shared.public_base_url, &self.shared.platform))
+    }
+
+    /// The notifications sent so far (the most recent thousand), oldest first.
+    pub fn sent_notifications(&self) -> Vec<SentNotification> {
+        self.shared.notifier.sent()
+    }
+
+    fn merchant(&self, mchid: &str) -> Option<Merchant> {
+        lock(&self.shared.merchants).iter().find(|merchant| merchant.mchid == mchid).cloned()
+    }
+
+    fn now(&self) -> Timestamp {
+        self.shared.clock.now()
+    }
+
+    fn book(&self) -> MutexGuard<'_, Book> {
+        lock(&self.shared.book)
+    }
+
+    /// The five `Wechatpay-*` headers for a body sent now.
+    fn signature_headers(&self, body: &[u8]) -> Vec<(&'static str, String)> {
+        let timestamp = self.now().unix_seconds().to_string();
+        let nonce = random::token(32);
+        let mut message = format!("{timestamp}\n{nonce}\n").into_bytes();
+        message.extend_from_slice(body);
+        message.push(b'\n');
+        // Signing with a key generated in this process does not fail; if it ever did, an
+        // empty signature makes every client refuse the answer, which is the safe side.
+        let signature = self.shared.platform.key.sign_base64(&message).unwrap_or_default();
+        vec![
+            ("wechatpay-timestamp", timestamp),
+            ("wechatpay-nonce", nonce),
+            ("wechatpay-signature", signature),
+            ("wechatpay-serial", self.shared.platform.key_id.clone()),
+            ("wechatpay-signature-type", "WECHATPAY2-SHA256-RSA2048".to_owned()),
+        ]
+    }
+}
+
+impl std::fmt::Debug for WechatPay {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WechatPay").field("public_base_url", &self.shared.public_base_url).finish_non_exhaustive()
+    }
+}
+
+/// A lock that no rule holds across an `.await`, and under which every write replaces
+/// whole values, so a poisoned lock is taken over rather than failing every later request.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The simulator's routes (see the module documentation), ready to be mounted under any
+/// prefix with [`Router::nest`] or served alone.
+pub fn wechatpay_router(simulator: WechatPay) -> Router {
+    let v3 = Router::new()
+        .route("/v3/pay/transactions/native", post(v3::native))
+        .route("/v3/pay/transactions/jsapi", post(v3::jsapi))
+        .route("/v3/pay/transactions/h5", post(v3::h5))
+        .route("/v3/pay/transactions/out-trade-no/{out_trade_no}", get(v3::query))
+        .route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", post(v3::close))
+        .route("/v3/refund/domestic/refunds", post(v3::refund))
+        .route("/v3/refund/domestic/refunds/{out_refund_no}", get(v3::query_refund))
+        .route_layer(middleware::from_fn_with_state(simulator.clone(), gate::v3_gate));
+    Router::new()
+        .merge(v3)
+        .route("/pay/micropay", post(micropay::micropay))
+        .route("/pay/orderquery", post(micropay::order_query))
+        .route("/secapi/pay/reverse", post(micropay::reverse))
+        .route("/buyer/{token}", get(buyer::show))
+        .route("/buyer/{token}/pay", post(buyer::pay))
+        .route("/buyer/{token}/decline", post(buyer::decline))
+        .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
+        .with_state(simulator)
+}
