@@ -96,7 +96,7 @@ impl Payrail {
                     let held = payment.status == PaymentStatus::RequiresCapture;
                     payment.status = status;
                     payment.cancellation_reason = Some(reason);
-                    payment.next_action_url = None;
+                    payment.next_action = None;
                     payment.amounts = payment.amounts.release_authorization();
                     payment.updated = now;
                     payments::update(tx.conn(), &payment).await?;
