@@ -50,20 +50,16 @@ pub(crate) async fn apply_attempt_result(
         // Another request already applied this attempt's outcome.
         return Ok((payment, None));
     }
-    if matches!(result, AttemptResult::Unchanged) {
+    if matches!(result, AttemptResult::Unknown | AttemptResult::Unchanged) {
+        if matches!(result, AttemptResult::Unknown) {
+            attempts::set_outcome(tx.conn(), attempt_id, AttemptStatus::Unknown, None, None, now).await?;
+        }
+        query_again_later(tx, &payment, now).await?;
         return Ok((payment, None));
     }
-    let last_change = payment.updated;
     payment.updated = now;
     let (attempt_status, event, problem) = match result {
-        AttemptResult::Unknown => {
-            attempts::set_outcome(tx.conn(), attempt_id, AttemptStatus::Unknown, None, None, now).await?;
-            // Ask again after as long as it has been unknown (a minute at least, an hour at
-            // most): the waits double while the channel stays silent.
-            let waited = now.ms_since(last_change).clamp(FIRST_QUERY_AFTER_MS, QUERY_INTERVAL_MS_MAX);
-            payments::set_next_query(tx.conn(), &payment.id, now.plus_ms(waited)).await?;
-            return Ok((payment, None));
-        }
+        AttemptResult::Unknown | AttemptResult::Unchanged => unreachable!("handled before the payment changes"),
         AttemptResult::Answered(AuthorizationOutcome::Approved { captured, network_transaction_id }) => {
             let transition = PaymentTransition::ChannelAuthorized { capture_method: payment.capture_method };
             payment.status = payment.status.apply(transition)?;
@@ -97,7 +93,6 @@ pub(crate) async fn apply_attempt_result(
             fail(&mut payment, &problem, decline_code.as_deref())?;
             (AttemptStatus::Failed, "payment.failed", Some(problem))
         }
-        AttemptResult::Unchanged => return Ok((payment, None)),
         AttemptResult::Answered(AuthorizationOutcome::Declined { decline_code }) => {
             let problem = decline_problem(&decline_code);
             fail(&mut payment, &problem, Some(decline_code.as_str()))?;
@@ -128,6 +123,15 @@ pub(crate) async fn apply_attempt_result(
     payments::update(tx.conn(), &payment).await?;
     record_event(tx.conn(), &payment, event, now).await?;
     Ok((payment, problem))
+}
+
+/// Asks the channel again after as long as the payment has waited since its last change
+/// (a minute at least, an hour at most): the waits double while the answer stays "not
+/// yet" or the channel stays silent.
+async fn query_again_later(tx: &mut Tx, payment: &Payment, now: Timestamp) -> Result<(), ServiceError> {
+    let waited = now.ms_since(payment.updated).clamp(FIRST_QUERY_AFTER_MS, QUERY_INTERVAL_MS_MAX);
+    payments::set_next_query(tx.conn(), &payment.id, now.plus_ms(waited)).await?;
+    Ok(())
 }
 
 /// Applies a capture the network confirmed.

@@ -292,6 +292,25 @@ pub async fn due(
     ids.iter().map(|id| PaymentId::parse(id).map_err(|_| corrupt("payments", "id"))).collect()
 }
 
+/// Ids of payments charged with `method` that wait for their payer (`requires_action`)
+/// and are due to be asked about, oldest first, at most `limit`: a QR code may have been
+/// paid without its notification arriving.
+pub async fn due_waiting_for_payer(
+    conn: Conn<'_>,
+    method: PaymentMethodType,
+    before: Timestamp,
+    limit: u32,
+) -> Result<Vec<PaymentId>, StoreError> {
+    let due_at = "COALESCE(next_query_at_ms, updated_at_ms + 60000)"; // FIRST_QUERY_AFTER_MS
+    let sql = format!(
+        "SELECT id FROM payments WHERE status = 'requires_action' AND payment_method_type = $1
+             AND {due_at} <= $2 ORDER BY {due_at} LIMIT $3"
+    );
+    let ids: Vec<String> =
+        query_built(sql).bind(method.as_str()).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all_as(conn).await?;
+    ids.iter().map(|id| PaymentId::parse(id).map_err(|_| corrupt("payments", "id"))).collect()
+}
+
 /// The columns a next action is kept in: its type, its URL, and the QR content if any.
 fn next_action_columns(action: Option<&NextAction>) -> (Option<&'static str>, Option<&str>, Option<&str>) {
     match action {

@@ -330,3 +330,27 @@ async fn without_an_alipay_account_qr_payments_are_unavailable() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_qr_code_whose_notification_is_lost_is_found_by_the_sweep() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay_unnotified(db).await;
+        let payment = qr_payment(&app, "qr-lost").await;
+        let id = payment["id"].as_str().unwrap();
+        app.clock.advance_ms(61_000);
+        let report = app.payrail.sweep_payments().await.unwrap();
+        assert_eq!(report.attempts_resolved, 0, "not paid yet: nothing moves");
+        assert_eq!(app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body["status"], "requires_action");
+
+        buyer_pays(&payment).await;
+        app.clock.advance_ms(60_000);
+        assert_eq!(app.payrail.sweep_payments().await.unwrap().attempts_resolved, 0, "asked again only later");
+        app.clock.advance_ms(61_000);
+        assert_eq!(app.payrail.sweep_payments().await.unwrap().attempts_resolved, 1);
+        let paid = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        assert_eq!((paid["status"].as_str(), paid["amount_captured"].as_i64()), (Some("succeeded"), Some(1230)));
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+    })
+    .await;
+}

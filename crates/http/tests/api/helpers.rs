@@ -47,14 +47,16 @@ async fn start_card_network(clock: &ManualClock, notifying: bool) -> StartedCard
 /// The Alipay simulator on a real local socket, notifying Payrail's test account over
 /// HTTP, with a sandbox app for Payrail. Its Alipay key is kept so that tests can sign
 /// notifications as Alipay does.
-async fn start_alipay(clock: &ManualClock, payrail_address: SocketAddr) -> StartedAlipay {
+async fn start_alipay(clock: &ManualClock, payrail_address: SocketAddr, notified: bool) -> StartedAlipay {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let alipay_key_pem = RsaPrivateKey::generate().unwrap().to_pkcs8_pem().unwrap();
     let key = RsaPrivateKey::from_pem(&alipay_key_pem).unwrap();
     // Retries 60,000 times faster than Alipay's schedule: minutes become milliseconds.
     let sandbox = AlipaySandbox::with_alipay_key(&url, Arc::new(clock.clone()), key, 10_000, 60_000).unwrap();
-    let notify_prefix = format!("http://{payrail_address}/notify/alipay/");
+    // Unnotified, Payrail's notifications go to a port nothing listens on: lost.
+    let notify_address = if notified { payrail_address.to_string() } else { "127.0.0.1:9".to_owned() };
+    let notify_prefix = format!("http://{notify_address}/notify/alipay/");
     sandbox.allow_notify_urls_starting_with(&notify_prefix);
     let credentials = sandbox.create_app().unwrap();
     let router = alipay_router(sandbox.clone());
@@ -99,6 +101,8 @@ struct Options {
     notifying: bool,
     /// The Alipay simulator is test mode's Alipay account.
     alipay: bool,
+    /// Its notifications never reach Payrail.
+    alipay_notifications_lost: bool,
 }
 
 pub struct TestApp {
@@ -134,13 +138,19 @@ impl TestApp {
         TestApp::spawn_configured(db, limits, Box::new(|payrail| payrail), Options::default()).await
     }
 
+    /// As [`TestApp::spawn_alipay`], with every Alipay notification lost on the way.
+    pub async fn spawn_alipay_unnotified(db: TestDatabase) -> TestApp {
+        let options = Options { alipay: true, alipay_notifications_lost: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(|payrail| payrail), options).await
+    }
+
     /// With the Alipay simulator as test mode's Alipay account, notifying over HTTP.
     pub async fn spawn_alipay(db: TestDatabase) -> TestApp {
         TestApp::spawn_configured(
             db,
             Limits::default(),
             Box::new(|payrail| payrail),
-            Options { alipay: true, notifying: false },
+            Options { alipay: true, ..Options::default() },
         )
         .await
     }
@@ -156,7 +166,7 @@ impl TestApp {
 
     /// As [`TestApp::spawn_with`], with the card network simulator notifying Payrail.
     pub async fn spawn_notified(db: TestDatabase, configure: impl FnOnce(Payrail) -> Payrail + 'static) -> TestApp {
-        let options = Options { notifying: true, alipay: false };
+        let options = Options { notifying: true, ..Options::default() };
         TestApp::spawn_configured(db, Limits::default(), Box::new(configure), options).await
     }
 
@@ -175,7 +185,8 @@ impl TestApp {
             .with_public_base_url(PUBLIC_BASE_URL);
         let mut alipay = None;
         if options.alipay {
-            let started = start_alipay(&clock, card_network.payrail_listener.local_addr().unwrap()).await;
+            let payrail_address = card_network.payrail_listener.local_addr().unwrap();
+            let started = start_alipay(&clock, payrail_address, !options.alipay_notifications_lost).await;
             payrail = payrail.with_alipay(Mode::Test, started.client.clone(), &started.notify_url);
             alipay = Some(started);
         }

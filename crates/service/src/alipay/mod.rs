@@ -128,7 +128,9 @@ impl Payrail {
         let account = self.alipay_account(mode)?.clone();
         let trade = match account.client.query(attempt.id.as_str()).await {
             Ok(trade) => trade,
-            Err(_) => return Ok(AttemptResult::Unknown),
+            // Still unknown for an attempt whose precreate was lost; a waiting QR code stays.
+            Err(_) if payment.status == PaymentStatus::Processing => return Ok(AttemptResult::Unknown),
+            Err(_) => return Ok(AttemptResult::Unchanged),
         };
         Ok(match trade {
             Some(trade) if trade.status.is_paid() => paid_result(attempt, &trade),
