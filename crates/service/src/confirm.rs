@@ -239,7 +239,7 @@ impl Payrail {
         }
     }
 
-    async fn get_payment_unchecked(&self, id: &PaymentId) -> Result<Payment, ServiceError> {
+    pub(crate) async fn get_payment_unchecked(&self, id: &PaymentId) -> Result<Payment, ServiceError> {
         let mut reader = self.store.reader().await?;
         payments::get(reader.conn(), id).await?.ok_or_else(|| Problem::resource_missing("payment", "id").into())
     }

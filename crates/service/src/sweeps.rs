@@ -46,6 +46,9 @@ impl Payrail {
         let stuck = self.due(&[PaymentStatus::Processing], SweepClock::NextQuery, now).await?;
         let mut report = SweepReport::default();
         for id in &expired {
+            if !self.closed_at_channel_before_expiry(id).await? {
+                continue;
+            }
             report.expired +=
                 usize::from(self.close(id, PaymentTransition::Expire, CancellationReason::Expired).await?);
         }

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use payrail_crypto::rsa::RsaPrivateKey;
+use payrail_domain::Clock;
 use payrail_testkit::on_each_backend;
 use serde_json::{Value, json};
 
@@ -33,10 +34,15 @@ fn alipay(app: &TestApp) -> &StartedAlipay {
     app.alipay.as_ref().unwrap()
 }
 
+/// What the buyer's phone uses to reach the simulator's pages.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
+}
+
 /// The buyer opens the QR code's page and pays, as a phone would.
 async fn buyer_pays(payment: &Value) {
     let page_url = payment["next_action"]["alipay_display_qr_code"]["data"].as_str().unwrap();
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap();
+    let http = browser();
     let page = http.get(page_url).send().await.unwrap();
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("¥12.30"));
@@ -102,6 +108,11 @@ async fn notify(app: &TestApp, path: &str, form: String) -> TestResponse {
         .body(axum::body::Body::from(form))
         .unwrap();
     app.send(request).await
+}
+
+async fn status_of(app: &TestApp, payment: &Value) -> String {
+    let path = format!("/v1/payments/{}", payment["id"].as_str().unwrap());
+    app.get(&path, &app.test_key).await.body["status"].as_str().unwrap().to_owned()
 }
 
 async fn event_types(app: &TestApp) -> Vec<String> {
@@ -349,6 +360,31 @@ async fn a_paid_qr_code_whose_notification_is_lost_is_found_by_the_sweep() {
         assert_eq!(app.payrail.sweep_payments().await.unwrap().attempts_resolved, 1);
         let paid = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
         assert_eq!((paid["status"].as_str(), paid["amount_captured"].as_i64()), (Some("succeeded"), Some(1230)));
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_qr_payment_is_closed_at_alipay_first_and_one_paid_meanwhile_succeeds() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay_unnotified(db).await;
+        let unpaid = qr_payment(&app, "qr-expired").await;
+        let page_url = unpaid["next_action"]["alipay_display_qr_code"]["data"].as_str().unwrap().to_owned();
+        let http = browser();
+        assert_eq!(http.get(&page_url).send().await.unwrap().status(), 200, "scanned, never paid");
+        let paid = qr_payment(&app, "qr-paid-late").await;
+        buyer_pays(&paid).await;
+        let expires_in = unpaid["expires_at"].as_i64().unwrap() * 1000 - app.clock.now().unix_ms();
+        app.clock.advance_ms(expires_in + 1);
+
+        let report = app.payrail.sweep_payments().await.unwrap();
+        assert_eq!((report.expired, report.attempts_resolved), (1, 0), "{report:?}");
+        assert_eq!(status_of(&app, &unpaid).await, "canceled");
+        assert_eq!(status_of(&app, &paid).await, "succeeded");
+        let late = http.post(format!("{page_url}/pay")).send().await.unwrap();
+        assert_ne!(late.status(), 200, "the closed trade cannot be paid any more");
         let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
         assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
     })

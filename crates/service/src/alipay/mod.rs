@@ -15,8 +15,8 @@ use payrail_channels::ChannelError;
 use payrail_channels::alipay::{AlipayClient, PrecreateRequest, Precreated, Trade, TradeStatus};
 use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus};
-use payrail_domain::payment_record::{NextAction, Payment};
-use payrail_domain::{AttemptId, ErrorType, Mode, Problem};
+use payrail_domain::payment_record::{NextAction, Payment, PaymentMethodType};
+use payrail_domain::{AttemptId, ErrorType, Mode, PaymentId, Problem};
 use payrail_store::attempts::StoredAttempt;
 
 use crate::confirm::Attach;
@@ -27,6 +27,9 @@ use crate::{Caller, Payrail, ServiceError};
 
 /// Alipay's name in attempts and notification paths.
 pub const ALIPAY_CHANNEL: &str = "alipay";
+/// Alipay's refusals to close a trade that was paid.
+const TRADE_STATUS_ERROR: &str = "ACQ.TRADE_STATUS_ERROR";
+const TRADE_HAS_SUCCESS: &str = "ACQ.TRADE_HAS_SUCCESS";
 /// The longest order subject Payrail sends (Alipay takes 256).
 const SUBJECT_CHARS_MAX: usize = 128;
 
@@ -141,6 +144,35 @@ impl Payrail {
             _ if payment.status == PaymentStatus::Processing => self.precreate(&account, payment, &attempt.id).await,
             _ => AttemptResult::Unchanged,
         })
+    }
+
+    /// Before an expired payment is canceled here, its trade is closed at Alipay, so the
+    /// payer cannot pay what Payrail gave up on. Returns whether the payment may be
+    /// canceled now. A trade Alipay refuses to close because it was paid makes the payment
+    /// succeed instead (by query); any other failure leaves it for the next sweep.
+    pub(crate) async fn closed_at_channel_before_expiry(&self, id: &PaymentId) -> Result<bool, ServiceError> {
+        let payment = self.get_payment_unchecked(id).await?;
+        if payment.payment_method_type != Some(PaymentMethodType::AlipayQr)
+            || payment.status != PaymentStatus::RequiresAction
+        {
+            return Ok(true);
+        }
+        let mode = if payment.livemode { Mode::Live } else { Mode::Test };
+        let attempt = self.latest_attempt_record(id).await?;
+        // A trade never scanned is unknown to close (`NotFound`); Alipay was told the same
+        // expiry (`time_expire`), so nobody can pay it any more either.
+        match self.alipay_account(mode)?.client.close(attempt.id.as_str()).await {
+            Ok(_) => Ok(true),
+            Err(error) if matches!(error.code(), Some(TRADE_STATUS_ERROR | TRADE_HAS_SUCCESS)) => {
+                let resolved = self.resolve_latest_attempt(id).await?;
+                tracing::info!(payment_id = %id, status = resolved.status.as_str(), "an expiring trade was paid at alipay");
+                Ok(false)
+            }
+            Err(error) => {
+                tracing::warn!(payment_id = %id, %error, "could not close an expiring trade at alipay; trying later");
+                Ok(false)
+            }
+        }
     }
 
     /// The QR content of an attempt still waiting to be scanned, for its image.
