@@ -7,6 +7,7 @@ mod config;
 mod ledger;
 mod open;
 mod policy;
+mod sandbox_alipay;
 mod serve;
 mod webhook_config;
 

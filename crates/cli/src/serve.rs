@@ -1,4 +1,4 @@
-//! `payrail serve`: the HTTP server, the job workers (maintenance included) and the
+//! `payrail serve`: the HTTP server (with the sandbox card network and Alipay mounted), the job workers (maintenance included) and the
 //! webhook dispatcher, until SIGINT or SIGTERM.
 
 use std::sync::Arc;
@@ -10,13 +10,14 @@ use anyhow::Context;
 use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::{Mode, Secret};
 use payrail_http::{AppState, Metrics};
-use payrail_sandbox::{CardNetwork, card_network_router};
+use payrail_sandbox::{CardNetwork, alipay_router, card_network_router};
 use payrail_service::Bootstrapped;
 use payrail_service::jobs::{JobRegistry, JobRunner, RunnerOptions};
 use payrail_service::{Payrail, SystemClock};
 
 use crate::config::Settings;
 use crate::open::open_payrail;
+use crate::sandbox_alipay::{SANDBOX_ALIPAY_PATH, with_sandbox_alipay};
 
 /// Time allowed after the request timeout for responses to be written during shutdown.
 const SHUTDOWN_GRACE_EXTRA_MS: u64 = 5_000;
@@ -35,9 +36,12 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     }
     let base_url = local_base_url(address);
     let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url)?;
+    let (payrail, alipay) = with_sandbox_alipay(payrail, &base_url).await?;
     let metrics = Arc::new(Metrics::default());
     let state = AppState { payrail: payrail.clone(), limits: settings.limits.clone(), metrics: Arc::clone(&metrics) };
-    let app = payrail_http::router(state).nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network));
+    let app = payrail_http::router(state)
+        .nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network))
+        .nest(SANDBOX_ALIPAY_PATH, alipay_router(alipay));
     tracing::info!(%address, "Payrail is listening");
     println!("Payrail is listening on http://{address} (API docs at http://{address}/docs)");
 

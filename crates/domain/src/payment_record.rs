@@ -49,6 +49,32 @@ pub struct StoredCard {
     pub summary: CardSummary,
 }
 
+crate::payment::named_enum!(
+    /// The kinds of payment method a payment can be charged with.
+    PaymentMethodType {
+        Card = "card",
+        AlipayQr = "alipay_qr",
+    }
+);
+
+/// What the payer must do for a payment in `requires_action`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NextAction {
+    /// Open this page (a 3-D Secure challenge).
+    RedirectToUrl { url: String },
+    /// Scan `data` with the Alipay app; `image_url_svg` shows it as a QR code.
+    AlipayDisplayQrCode { data: String, image_url_svg: String },
+}
+
+impl NextAction {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            NextAction::RedirectToUrl { .. } => "redirect_to_url",
+            NextAction::AlipayDisplayQrCode { .. } => "alipay_display_qr_code",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payment {
     pub id: PaymentId,
@@ -64,9 +90,11 @@ pub struct Payment {
     pub expires_at: Timestamp,
     pub return_url: Option<WebUrl>,
     pub notify_url: Option<WebUrl>,
+    /// How the payer pays, once one was attached (a card payment also has `card`).
+    pub payment_method_type: Option<PaymentMethodType>,
     pub card: Option<StoredCard>,
-    /// Where to send the payer when the payment `requires_action` (a 3-D Secure page).
-    pub next_action_url: Option<String>,
+    /// What the payer must do while the payment `requires_action`.
+    pub next_action: Option<NextAction>,
     pub last_error: Option<PaymentError>,
     pub cancellation_reason: Option<CancellationReason>,
     pub created: Timestamp,
@@ -84,6 +112,7 @@ crate::payment::named_enum!(
     /// Where one attempt against a channel stands. `sending` is written and committed
     /// before the channel is called; `unknown` means the call's outcome was lost (a
     /// timeout) and must be resolved by querying the channel with the attempt's id.
+    /// `requires_challenge` waits for the payer: a 3-D Secure page, or a QR code to scan.
     AttemptStatus {
         Sending = "sending",
         Unknown = "unknown",

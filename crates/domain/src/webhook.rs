@@ -14,6 +14,7 @@ pub const EVENT_TYPES: &[&str] = &[
     "payment.canceled",
     "payment.captured",
     "payment.refunded",
+    "payment.discrepancy",
     "refund.created",
     "refund.succeeded",
     "refund.failed",

@@ -32,6 +32,7 @@ Errors share one envelope: `{\"error\":{\"type\",\"code\",\"message\",\"param\",
         crate::routes::payments_confirm,
         crate::routes::payments_capture,
         crate::routes::payments_cancel,
+        crate::routes::qr_svg_image,
         crate::routes::events_list,
         crate::routes::refunds_create,
         crate::routes::refunds_retrieve,
@@ -106,9 +107,10 @@ pub(crate) struct CreatePayment {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code, reason = "documents the request")]
 pub(crate) struct PaymentMethodInput {
-    /// `card`
+    /// `card`, or `alipay_qr` (CNY only; the payer scans a QR code with Alipay).
     r#type: String,
-    card: CardInputBody,
+    /// With `type: card` only.
+    card: Option<CardInputBody>,
 }
 
 #[derive(utoipa::ToSchema)]
@@ -140,9 +142,13 @@ pub(crate) struct PaymentBody {
     capture_method: String,
     /// `code`, `decline_code` and `message` of the last failed attempt.
     last_payment_error: Option<std::collections::BTreeMap<String, String>>,
-    /// For cards: `{"type":"card","card":{"brand","last4","exp_month","exp_year"}}`; never the number.
+    /// For cards: `{"type":"card","card":{"brand","last4","exp_month","exp_year"}}`; never the
+    /// number. For Alipay: `{"type":"alipay_qr"}`.
     payment_method: Option<std::collections::BTreeMap<String, String>>,
-    /// `{"type":"redirect_to_url","redirect_to_url":{"url"}}` while `requires_action`.
+    /// While `requires_action`: `{"type":"redirect_to_url","redirect_to_url":{"url"}}` (3-D
+    /// Secure), or `{"type":"alipay_display_qr_code","alipay_display_qr_code":{"data",
+    /// "image_url_svg"}}`: show `data` as a QR code (or the image at `image_url_svg`) for the
+    /// payer to scan with Alipay.
     next_action: Option<std::collections::BTreeMap<String, String>>,
 }
 

@@ -10,33 +10,41 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use payrail_channels::ChannelError;
 use payrail_channels::card_network::{AuthorizeRequest, CardData, CardNetworkClient};
-use payrail_domain::card::CardDetails;
+use payrail_domain::card::{CardDetails, CardSummary};
 use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
-use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentAttempt, StoredCard};
-use payrail_domain::{AttemptId, Mode, PaymentId, Problem};
+use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentAttempt, PaymentMethodType, StoredCard};
+use payrail_domain::{AttemptId, Mode, PaymentId, Problem, Timestamp};
+use payrail_store::attempts::StoredAttempt;
 use payrail_store::idempotency::Recording;
-use payrail_store::{attempts, payments, vault};
+use payrail_store::{Tx, attempts, payments, vault};
 
+use crate::alipay::ALIPAY_CHANNEL;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
-use crate::payments::{CardInput, ChargeTarget, insert_row, record_event, visible};
+use crate::payments::{CardInput, ChargeTarget, PaymentMethodInput, insert_row, record_event, visible};
 use crate::random::{hex, id_random, random_bytes};
 use crate::{Caller, Payrail, ServiceError};
 
 impl Payrail {
-    /// Confirms a payment with a card: checks it, vaults it, records the attempt, asks the
-    /// network, and applies the answer. A decline commits the failed state and answers 402.
+    /// Confirms a payment with a payment method: given now, or attached when it was
+    /// created (an Alipay QR code; a card is never kept for later, see `create_payment`).
     pub async fn confirm_payment(
         &self,
         caller: &Caller,
         id: &PaymentId,
-        card: Option<CardInput>,
+        method: Option<PaymentMethodInput>,
     ) -> Result<Payment, ServiceError> {
-        let card = card.ok_or_else(|| {
-            Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
-                .with_param("payment_method")
-        })?;
-        self.charge(caller, ChargeTarget::Existing(id.clone()), card).await
+        let target = ChargeTarget::Existing(id.clone());
+        match method {
+            Some(PaymentMethodInput::Card(card)) => self.charge(caller, target, card).await,
+            Some(PaymentMethodInput::AlipayQr) => self.charge_alipay_qr(caller, target).await,
+            None => match self.get_payment(caller, id).await?.payment_method_type {
+                Some(PaymentMethodType::AlipayQr) => self.charge_alipay_qr(caller, target).await,
+                _ => Err(Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
+                    .with_param("payment_method")
+                    .into()),
+            },
+        }
     }
 
     /// Charges a card for a payment, new or existing. The card is checked before anything
@@ -51,7 +59,8 @@ impl Payrail {
         let details = CardDetails::parse(card.number.expose(), card.exp_month, card.exp_year, card.cvc.expose(), now)?;
         let client = self.card_network(caller.mode)?.clone();
         let attempt_id = AttemptId::generate(now, id_random(now));
-        let payment = self.start_attempt(caller, target, &details, &attempt_id).await?;
+        let method = Attach::Card(Box::new(self.vault_entry(&details)));
+        let payment = self.start_attempt(caller, target, method, &attempt_id).await?;
         let request = AuthorizeRequest {
             reference: attempt_id.clone(),
             amount: payment.amounts_money(),
@@ -71,21 +80,30 @@ impl Payrail {
         self.finish_attempt(Some(caller), &payment.id, &attempt_id, result).await
     }
 
-    /// Unit one: the payment (created here if new) moves to `processing`, the card is
-    /// vaulted, and the attempt is committed as `sending`, all before the network hears of it.
-    async fn start_attempt(
+    /// The card as the vault keeps it: the number sealed under the server key, bound to a
+    /// fresh token.
+    fn vault_entry(&self, details: &CardDetails) -> VaultEntry {
+        let token = format!("card_{}", hex(&random_bytes::<16>()));
+        let number = details.number().expose();
+        VaultEntry {
+            ciphertext: STANDARD.encode(self.keys.encrypt(number.as_bytes(), &token)),
+            fingerprint: self.keys.card_fingerprint(number),
+            summary: details.summary(),
+            token,
+        }
+    }
+
+    /// Unit one: the payment (created here if new) moves to `processing` with its payment
+    /// method attached (a card vaulted), and the attempt is committed as `sending`, all
+    /// before the channel hears of it.
+    pub(crate) async fn start_attempt(
         &self,
         caller: &Caller,
         target: ChargeTarget,
-        details: &CardDetails,
+        method: Attach,
         attempt_id: &AttemptId,
     ) -> Result<Payment, ServiceError> {
         let now = self.clock.now();
-        let token = format!("card_{}", hex(&random_bytes::<16>()));
-        let number = details.number().expose();
-        let ciphertext = STANDARD.encode(self.keys.encrypt(number.as_bytes(), &token));
-        let fingerprint = self.keys.card_fingerprint(number);
-        let summary = details.summary();
         let (caller, attempt_id) = (caller.clone(), attempt_id.clone());
         self.store
             .write(move |tx| {
@@ -100,16 +118,7 @@ impl Payrail {
                     };
                     let attached = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
                     payment.status = attached.apply(PaymentTransition::Confirm)?;
-                    let card = vault::VaultedCard {
-                        token: &token,
-                        merchant_id: &payment.merchant_id,
-                        livemode: payment.livemode,
-                        number_ciphertext: &ciphertext,
-                        fingerprint: &fingerprint,
-                        summary: &summary,
-                    };
-                    vault::insert(tx.conn(), &card, now).await?;
-                    payment.card = Some(StoredCard { token: token.clone(), summary: summary.clone() });
+                    let channel = attach(tx, &mut payment, method, now).await?;
                     payment.last_error = None;
                     payment.updated = now;
                     match &created {
@@ -122,7 +131,7 @@ impl Payrail {
                     let attempt = PaymentAttempt {
                         id: attempt_id,
                         payment_id: payment.id.clone(),
-                        channel: "card_network",
+                        channel,
                         status: AttemptStatus::Sending,
                         amount_minor: payment.amounts.amount_minor(),
                         decline_code: None,
@@ -218,16 +227,19 @@ impl Payrail {
             return Ok(payment);
         }
         let mode = if payment.livemode { Mode::Live } else { Mode::Test };
-        let client = self.card_network(mode)?.clone();
-        let attempt_id = self.latest_attempt(id).await?;
-        let result = query_once(&client, &attempt_id).await;
+        let attempt = self.latest_attempt_record(id).await?;
+        let result = match attempt.channel.as_str() {
+            ALIPAY_CHANNEL => self.query_alipay_attempt(mode, &payment, &attempt).await?,
+            _ => query_once(self.card_network(mode)?, &attempt.id).await,
+        };
+        let attempt_id = attempt.id;
         match self.finish_attempt(None, id, &attempt_id, result).await {
             Err(ServiceError::Rejected(_)) => self.get_payment_unchecked(id).await,
             other => other,
         }
     }
 
-    async fn get_payment_unchecked(&self, id: &PaymentId) -> Result<Payment, ServiceError> {
+    pub(crate) async fn get_payment_unchecked(&self, id: &PaymentId) -> Result<Payment, ServiceError> {
         let mut reader = self.store.reader().await?;
         payments::get(reader.conn(), id).await?.ok_or_else(|| Problem::resource_missing("payment", "id").into())
     }
@@ -240,11 +252,61 @@ impl Payrail {
             .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("payment {id} has no attempt to act on")))
     }
 
+    pub(crate) async fn latest_attempt_record(&self, id: &PaymentId) -> Result<StoredAttempt, ServiceError> {
+        let attempt_id = self.latest_attempt(id).await?;
+        let mut reader = self.store.reader().await?;
+        let attempt = attempts::get(reader.conn(), &attempt_id).await?;
+        attempt.ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("attempt {attempt_id} vanished")))
+    }
+
     pub(crate) fn card_network(&self, mode: Mode) -> Result<&CardNetworkClient, ServiceError> {
         self.channels.card_network(mode).ok_or_else(|| {
             let message = format!("card payments are not configured for {} mode", mode.as_str());
             Problem::invalid_request("payment_method_unavailable", message).with_param("payment_method").into()
         })
+    }
+}
+
+/// A card ready for the vault: only the sealed number is kept.
+pub(crate) struct VaultEntry {
+    token: String,
+    ciphertext: String,
+    fingerprint: String,
+    summary: CardSummary,
+}
+
+/// The payment method a new attempt charges.
+pub(crate) enum Attach {
+    Card(Box<VaultEntry>),
+    AlipayQr,
+}
+
+/// Attaches `method` to `payment` (vaulting a card); returns the channel it is charged on.
+async fn attach(
+    tx: &mut Tx,
+    payment: &mut Payment,
+    method: Attach,
+    now: Timestamp,
+) -> Result<&'static str, ServiceError> {
+    match method {
+        Attach::Card(entry) => {
+            let card = vault::VaultedCard {
+                token: &entry.token,
+                merchant_id: &payment.merchant_id,
+                livemode: payment.livemode,
+                number_ciphertext: &entry.ciphertext,
+                fingerprint: &entry.fingerprint,
+                summary: &entry.summary,
+            };
+            vault::insert(tx.conn(), &card, now).await?;
+            payment.payment_method_type = Some(PaymentMethodType::Card);
+            payment.card = Some(StoredCard { token: entry.token, summary: entry.summary });
+            Ok("card_network")
+        }
+        Attach::AlipayQr => {
+            payment.payment_method_type = Some(PaymentMethodType::AlipayQr);
+            Ok(ALIPAY_CHANNEL)
+        }
     }
 }
 

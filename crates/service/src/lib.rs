@@ -4,6 +4,7 @@
 //! Boundary: this crate decides transaction boundaries and holds the server keys. It
 //! reaches the database only through `payrail-store` and knows nothing of HTTP.
 
+mod alipay;
 mod api_keys;
 mod balance;
 mod balance_transactions;
@@ -25,6 +26,7 @@ mod payments;
 mod policy;
 mod random;
 mod refunds;
+mod sealed_settings;
 mod sweeps;
 mod verify;
 pub mod webhook_signature;
@@ -32,10 +34,12 @@ mod webhooks;
 
 use std::sync::Arc;
 
+use payrail_channels::alipay::AlipayClient;
 use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::{Clock, Mode, RequestId};
 use payrail_store::{Store, settings};
 
+pub use alipay::ALIPAY_CHANNEL;
 pub use api_keys::{Caller, CreatedApiKey};
 pub use balance::Balance;
 pub use balance_transactions::{
@@ -48,8 +52,9 @@ pub use error::ServiceError;
 pub use events::EVENT_LIST_LIMIT_MAX;
 pub use idempotency::{IdempotencyClaim, IdempotentRequest, request_fingerprint};
 pub use keyring::{KeyFileError, ServerKeys};
+pub use notifications::Acknowledgement;
 pub use objects::{error_object, event_object, payment_object, refund_object};
-pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentPage};
+pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentMethodInput, PaymentPage};
 pub use payrail_store::balance_transactions::{EntryCursor, EntryFilter};
 pub use payrail_store::deliveries::DeliveryView;
 pub use payrail_store::fee_schedules::FeeCurrency;
@@ -83,10 +88,12 @@ pub fn random_token() -> String {
 }
 
 /// The channels each mode charges through. Test and live never share one.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Channels {
     card_network_test: Option<CardNetworkClient>,
     card_network_live: Option<CardNetworkClient>,
+    alipay_test: Option<alipay::AlipayAccount>,
+    alipay_live: Option<alipay::AlipayAccount>,
 }
 
 impl Channels {
@@ -117,13 +124,23 @@ impl Payrail {
 
     /// Routes `mode`'s card payments to the acquirer behind `client`.
     pub fn with_card_network(mut self, mode: Mode, client: CardNetworkClient) -> Payrail {
-        let mut channels = Channels {
-            card_network_test: self.channels.card_network_test.clone(),
-            card_network_live: self.channels.card_network_live.clone(),
-        };
+        let mut channels = Channels::clone(&self.channels);
         match mode {
             Mode::Test => channels.card_network_test = Some(client),
             Mode::Live => channels.card_network_live = Some(client),
+        }
+        self.channels = Arc::new(channels);
+        self
+    }
+
+    /// Routes `mode`'s Alipay payments to the app behind `client`. Alipay is told to send
+    /// its notifications to `notify_url` (this server's `/notify/alipay/{mode}`).
+    pub fn with_alipay(mut self, mode: Mode, client: AlipayClient, notify_url: &str) -> Payrail {
+        let mut channels = Channels::clone(&self.channels);
+        let account = alipay::AlipayAccount { client, notify_url: notify_url.to_owned() };
+        match mode {
+            Mode::Test => channels.alipay_test = Some(account),
+            Mode::Live => channels.alipay_live = Some(account),
         }
         self.channels = Arc::new(channels);
         self

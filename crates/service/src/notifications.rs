@@ -1,6 +1,8 @@
 //! Notifications from channels: a provider telling Payrail about a result that came later
 //! than the answer to Payrail's request (today, the card network's `refund.settled`).
 //!
+//! Alipay's notifications are in `alipay/notify.rs`; they are answered `success`.
+//!
 //! A notification arrives at `/notify/{channel}/{account}`. The account names Payrail's
 //! account with that channel, whose secret checks the signature. There is one card network
 //! account per mode today, so the card network's accounts are named after the modes,
@@ -31,11 +33,23 @@ use payrail_domain::{Mode, Problem, RefundId, Secret};
 use payrail_store::inbound_notifications::{self, InboundNotification};
 use payrail_store::refunds;
 
+use payrail_channels::alipay::NOTIFICATION_ACKNOWLEDGEMENT;
+
+use crate::alipay::ALIPAY_CHANNEL;
 use crate::refunds::{Settled, settle_refund};
 use crate::{Payrail, ServiceError};
 
 /// The card network's name in notification paths.
 pub const CARD_NETWORK_CHANNEL: &str = "card_network";
+
+/// How a taken notification is answered: as its channel expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Acknowledgement {
+    /// HTTP 204 (the card network).
+    NoContent,
+    /// HTTP 200 with exactly this body (Alipay's `success`).
+    Text(&'static str),
+}
 
 /// What became of an accepted notification; all are acknowledged alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +84,16 @@ impl Payrail {
         account: &str,
         headers: &HeaderMap,
         body: &[u8],
-    ) -> Result<(), ServiceError> {
+    ) -> Result<Acknowledgement, ServiceError> {
         match channel {
-            CARD_NETWORK_CHANNEL => self.accept_card_network_notification(account, headers, body).await,
+            CARD_NETWORK_CHANNEL => {
+                self.accept_card_network_notification(account, headers, body).await?;
+                Ok(Acknowledgement::NoContent)
+            }
+            ALIPAY_CHANNEL => {
+                self.accept_alipay_notification(account, body).await?;
+                Ok(Acknowledgement::Text(NOTIFICATION_ACKNOWLEDGEMENT))
+            }
             _ => Err(Problem::invalid_request("notification_channel_unknown", "no channel notifies at this path")
                 .with_status(404)
                 .into()),

@@ -3,7 +3,7 @@
 //! layer answers with the same function, so a response and its event never disagree.
 
 use payrail_domain::Problem;
-use payrail_domain::payment_record::Payment;
+use payrail_domain::payment_record::{NextAction, Payment};
 use payrail_domain::refund::Refund;
 use serde_json::{Value, json};
 
@@ -31,7 +31,14 @@ pub fn payment_object(payment: &Payment) -> Value {
         "last_payment_error": payment.last_error.as_ref().map(|e| json!({
             "code": e.code, "decline_code": e.decline_code, "message": e.message,
         })),
-        "payment_method": payment.card.as_ref().map(|card| json!({
+        "payment_method": payment_method_object(payment),
+        "next_action": payment.next_action.as_ref().map(next_action_object),
+    })
+}
+
+fn payment_method_object(payment: &Payment) -> Option<Value> {
+    if let Some(card) = &payment.card {
+        return Some(json!({
             "type": "card",
             "card": {
                 "brand": card.summary.brand.as_str(),
@@ -39,11 +46,19 @@ pub fn payment_object(payment: &Payment) -> Value {
                 "exp_month": card.summary.exp_month,
                 "exp_year": card.summary.exp_year,
             },
-        })),
-        "next_action": payment.next_action_url.as_ref().map(|url| json!({
-            "type": "redirect_to_url", "redirect_to_url": { "url": url },
-        })),
-    })
+        }));
+    }
+    payment.payment_method_type.map(|kind| json!({ "type": kind.as_str() }))
+}
+
+fn next_action_object(action: &NextAction) -> Value {
+    match action {
+        NextAction::RedirectToUrl { url } => json!({ "type": action.type_name(), "redirect_to_url": { "url": url } }),
+        NextAction::AlipayDisplayQrCode { data, image_url_svg } => json!({
+            "type": action.type_name(),
+            "alipay_display_qr_code": { "data": data, "image_url_svg": image_url_svg },
+        }),
+    }
 }
 
 pub fn refund_object(refund: &Refund) -> Value {

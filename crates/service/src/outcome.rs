@@ -5,7 +5,7 @@ use payrail_channels::card_network::{AuthorizationOutcome, DeclineCode};
 use payrail_domain::fees::FeeSchedule;
 use payrail_domain::ledger::capture_entry;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
-use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentError};
+use payrail_domain::payment_record::{AttemptStatus, NextAction, Payment, PaymentError};
 use payrail_domain::{AttemptId, ErrorType, JournalEntryId, Money, Problem, Timestamp};
 use payrail_store::ledger::EntryLinks;
 use payrail_store::payments::FIRST_QUERY_AFTER_MS;
@@ -27,6 +27,13 @@ pub(crate) enum AttemptResult {
     Refused(String),
     /// The answer was lost; a later query must tell.
     Unknown,
+    /// The payer must act first (an Alipay QR code to scan).
+    RequiresAction(NextAction),
+    /// The channel refused the attempt; nothing was charged. `decline_code` is the
+    /// channel's reason, kept for support.
+    Failed { problem: Problem, decline_code: Option<String> },
+    /// Nothing new: the channel still waits for the payer, or a person must look.
+    Unchanged,
 }
 
 /// Applies `result` to `payment` (locked by the caller). Returns the payment and, for a
@@ -43,21 +50,20 @@ pub(crate) async fn apply_attempt_result(
         // Another request already applied this attempt's outcome.
         return Ok((payment, None));
     }
-    let last_change = payment.updated;
+    if matches!(result, AttemptResult::Unknown | AttemptResult::Unchanged) {
+        if matches!(result, AttemptResult::Unknown) {
+            attempts::set_outcome(tx.conn(), attempt_id, AttemptStatus::Unknown, None, None, now).await?;
+        }
+        query_again_later(tx, &payment, now).await?;
+        return Ok((payment, None));
+    }
     payment.updated = now;
     let (attempt_status, event, problem) = match result {
-        AttemptResult::Unknown => {
-            attempts::set_outcome(tx.conn(), attempt_id, AttemptStatus::Unknown, None, None, now).await?;
-            // Ask again after as long as it has been unknown (a minute at least, an hour at
-            // most): the waits double while the channel stays silent.
-            let waited = now.ms_since(last_change).clamp(FIRST_QUERY_AFTER_MS, QUERY_INTERVAL_MS_MAX);
-            payments::set_next_query(tx.conn(), &payment.id, now.plus_ms(waited)).await?;
-            return Ok((payment, None));
-        }
+        AttemptResult::Unknown | AttemptResult::Unchanged => unreachable!("handled before the payment changes"),
         AttemptResult::Answered(AuthorizationOutcome::Approved { captured, network_transaction_id }) => {
             let transition = PaymentTransition::ChannelAuthorized { capture_method: payment.capture_method };
             payment.status = payment.status.apply(transition)?;
-            payment.next_action_url = None;
+            payment.next_action = None;
             let ntx = Some(network_transaction_id.as_str());
             if captured && payment.capture_method == CaptureMethod::Automatic {
                 payment.amounts = payment.amounts.capture_automatically();
@@ -72,8 +78,20 @@ pub(crate) async fn apply_attempt_result(
         }
         AttemptResult::Answered(AuthorizationOutcome::RequiresChallenge { challenge_url }) => {
             payment.status = payment.status.apply(PaymentTransition::ChannelRequiresAction)?;
-            payment.next_action_url = Some(challenge_url);
+            payment.next_action = Some(NextAction::RedirectToUrl { url: challenge_url });
             (AttemptStatus::RequiresChallenge, "payment.requires_action", None)
+        }
+        AttemptResult::RequiresAction(action) => {
+            payment.status = payment.status.apply(PaymentTransition::ChannelRequiresAction)?;
+            if let NextAction::AlipayDisplayQrCode { data, .. } = &action {
+                attempts::set_qr_code(tx.conn(), attempt_id, data).await?;
+            }
+            payment.next_action = Some(action);
+            (AttemptStatus::RequiresChallenge, "payment.requires_action", None)
+        }
+        AttemptResult::Failed { problem, decline_code } => {
+            fail(&mut payment, &problem, decline_code.as_deref())?;
+            (AttemptStatus::Failed, "payment.failed", Some(problem))
         }
         AttemptResult::Answered(AuthorizationOutcome::Declined { decline_code }) => {
             let problem = decline_problem(&decline_code);
@@ -105,6 +123,15 @@ pub(crate) async fn apply_attempt_result(
     payments::update(tx.conn(), &payment).await?;
     record_event(tx.conn(), &payment, event, now).await?;
     Ok((payment, problem))
+}
+
+/// Asks the channel again after as long as the payment has waited since its last change
+/// (a minute at least, an hour at most): the waits double while the answer stays "not
+/// yet" or the channel stays silent.
+async fn query_again_later(tx: &mut Tx, payment: &Payment, now: Timestamp) -> Result<(), ServiceError> {
+    let waited = now.ms_since(payment.updated).clamp(FIRST_QUERY_AFTER_MS, QUERY_INTERVAL_MS_MAX);
+    payments::set_next_query(tx.conn(), &payment.id, now.plus_ms(waited)).await?;
+    Ok(())
 }
 
 /// Applies a capture the network confirmed.
@@ -150,7 +177,7 @@ async fn post_capture(
 
 fn fail(payment: &mut Payment, problem: &Problem, decline_code: Option<&str>) -> Result<(), ServiceError> {
     payment.status = payment.status.apply(PaymentTransition::ChannelDeclined)?;
-    payment.next_action_url = None;
+    payment.next_action = None;
     payment.last_error = Some(PaymentError {
         code: problem.code.to_owned(),
         decline_code: decline_code.map(str::to_owned),

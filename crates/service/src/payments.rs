@@ -7,13 +7,14 @@ use payrail_domain::payment::{
     CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentStatus, PaymentTransition,
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
-use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, WebUrl};
+use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, PaymentMethodType, WebUrl};
 use payrail_domain::{Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
 use payrail_store::deliveries::NotifyTarget;
 use payrail_store::idempotency::Recording;
 use payrail_store::payments::{Cursor, PaymentFilter};
 use payrail_store::{Conn, Tx, deliveries, events, payments};
 
+use crate::alipay::alipay_accepts;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
 use crate::random::id_random;
@@ -31,6 +32,14 @@ pub struct CardInput {
     pub cvc: Secret<String>,
 }
 
+/// A payment method as the client gave it.
+#[derive(Debug)]
+pub enum PaymentMethodInput {
+    Card(CardInput),
+    /// A QR code the payer scans with the Alipay app.
+    AlipayQr,
+}
+
 /// `POST /v1/payments`, as parsed from the request.
 #[derive(Debug, Default)]
 pub struct NewPayment {
@@ -44,7 +53,7 @@ pub struct NewPayment {
     pub expires_at: Option<i64>,
     pub return_url: Option<String>,
     pub notify_url: Option<String>,
-    pub card: Option<CardInput>,
+    pub payment_method: Option<PaymentMethodInput>,
     pub confirm: bool,
 }
 
@@ -62,21 +71,32 @@ impl Payrail {
         if let Some(url) = &payment.notify_url {
             self.check_delivery_url(url, caller.mode, "notify_url").await?;
         }
-        if request.card.is_some() && !request.confirm {
-            // The CVC is never stored, so a card can only be charged in the request that
-            // carries it.
-            let message = "a card can only be given together with confirm: true";
-            return Err(Problem::invalid_request("payment_method_requires_confirm", message)
-                .with_param("confirm")
-                .into());
+        if matches!(request.payment_method, Some(PaymentMethodInput::AlipayQr)) {
+            alipay_accepts(&payment)?;
         }
-        match (request.confirm, request.card) {
-            (true, Some(card)) => self.charge(caller, ChargeTarget::New(Box::new(payment)), card).await,
+        match (request.confirm, request.payment_method) {
+            (true, Some(PaymentMethodInput::Card(card))) => {
+                self.charge(caller, ChargeTarget::New(Box::new(payment)), card).await
+            }
+            (true, Some(PaymentMethodInput::AlipayQr)) => {
+                self.charge_alipay_qr(caller, ChargeTarget::New(Box::new(payment))).await
+            }
             (true, None) => {
                 let message = "confirm: true needs a payment_method";
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
             }
-            (false, _) => {
+            (false, Some(PaymentMethodInput::Card(_))) => {
+                // The CVC is never stored, so a card can only be charged in the request that
+                // carries it.
+                let message = "a card can only be given together with confirm: true";
+                Err(Problem::invalid_request("payment_method_requires_confirm", message).with_param("confirm").into())
+            }
+            (false, method) => {
+                let mut payment = payment;
+                if method.is_some() {
+                    payment.status = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
+                    payment.payment_method_type = Some(PaymentMethodType::AlipayQr);
+                }
                 let (created, answering) = (payment.clone(), caller.clone());
                 self.store
                     .write(move |tx| {
@@ -122,8 +142,9 @@ impl Payrail {
             expires_at,
             return_url: request.return_url.as_deref().map(|u| WebUrl::parse(u, "return_url")).transpose()?,
             notify_url: request.notify_url.as_deref().map(|u| WebUrl::parse(u, "notify_url")).transpose()?,
+            payment_method_type: None,
             card: None,
-            next_action_url: None,
+            next_action: None,
             last_error: None,
             cancellation_reason: None,
             created: now,
@@ -177,7 +198,7 @@ impl Payrail {
                     let held = payment.status == PaymentStatus::RequiresCapture;
                     payment.status = payment.status.apply(PaymentTransition::Cancel)?;
                     payment.cancellation_reason = reason.or(Some(CancellationReason::RequestedByCustomer));
-                    payment.next_action_url = None;
+                    payment.next_action = None;
                     payment.updated = now;
                     // Nothing stays capturable; a hold at the network is voided below.
                     payment.amounts = payment.amounts.release_authorization();

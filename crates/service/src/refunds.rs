@@ -18,6 +18,7 @@ use payrail_store::ledger::EntryLinks;
 use payrail_store::payments::FIRST_QUERY_AFTER_MS;
 use payrail_store::{Tx, ledger, payments, refunds};
 
+use crate::alipay::ALIPAY_CHANNEL;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::refund_object;
 use crate::payments::{Subject, record_event, record_object_event, visible};
@@ -38,15 +39,22 @@ impl Payrail {
         reason: Option<&str>,
     ) -> Result<Refund, ServiceError> {
         let reason = reason.map(RefundReason::parse_requested).transpose()?;
-        let client = self.card_network(caller.mode)?.clone();
         let refund = self.reserve_refund(caller, payment_id, amount, reason).await?;
-        let attempt_id = self.latest_attempt(payment_id).await?;
-        let request = RefundRequest {
-            reference: refund.id.clone(),
-            authorization_reference: attempt_id,
-            amount_minor: refund.amount_minor,
+        let attempt = self.latest_attempt_record(payment_id).await?;
+        let answer = match attempt.channel.as_str() {
+            ALIPAY_CHANNEL => self.refund_through_alipay(&refund, &attempt.id).await,
+            _ => {
+                let request = RefundRequest {
+                    reference: refund.id.clone(),
+                    authorization_reference: attempt.id,
+                    amount_minor: refund.amount_minor,
+                };
+                match self.card_network(caller.mode) {
+                    Ok(client) => client.refund(&request).await.map(|refund| refund.status),
+                    Err(_) => Err(channel_unavailable()),
+                }
+            }
         };
-        let answer = client.refund(&request).await.map(|refund| refund.status);
         self.apply_refund_answer(Some(caller), &refund.id, answer).await
     }
 
@@ -99,12 +107,17 @@ impl Payrail {
     /// channel never received failed: its reservation is released and the merchant may
     /// refund again.
     pub(crate) async fn resolve_pending_refund(&self, refund: &Refund) -> Result<RefundStatus, ServiceError> {
-        let mode = if refund.livemode { Mode::Live } else { Mode::Test };
-        let client = self.card_network(mode)?.clone();
-        let answer = match client.get_refund(&refund.id).await {
-            Ok(Some(found)) => Ok(found.status),
-            Ok(None) => Ok(NetworkRefundStatus::Failed { failure_code: "not_received".to_owned() }),
-            Err(error) => Err(error),
+        let attempt = self.latest_attempt_record(&refund.payment_id).await?;
+        let answer = match attempt.channel.as_str() {
+            ALIPAY_CHANNEL => self.query_alipay_refund(refund, &attempt.id).await,
+            _ => {
+                let mode = if refund.livemode { Mode::Live } else { Mode::Test };
+                match self.card_network(mode)?.get_refund(&refund.id).await {
+                    Ok(Some(found)) => Ok(found.status),
+                    Ok(None) => Ok(NetworkRefundStatus::Failed { failure_code: "not_received".to_owned() }),
+                    Err(error) => Err(error),
+                }
+            }
         };
         Ok(self.apply_refund_answer(None, &refund.id, answer).await?.status)
     }
@@ -124,7 +137,7 @@ impl Payrail {
             Ok(NetworkRefundStatus::Pending) => None,
             Err(error) if error.outcome_is_unknown() => None,
             Err(error) => {
-                tracing::warn!(refund_id = %id, error = %error, "the card network did not take a refund");
+                tracing::warn!(refund_id = %id, error = %error, "the channel did not take a refund");
                 Some((RefundStatus::Failed, Some(error.code().unwrap_or("channel_error").to_owned())))
             }
         };
@@ -179,6 +192,12 @@ impl Payrail {
         let livemode = caller.mode == Mode::Live;
         Ok(refunds::list(reader.conn(), &caller.merchant.id, livemode, payment_id, starting_after, limit).await?)
     }
+}
+
+/// A refund's channel is not configured (any more): nothing can be sent, so it fails.
+pub(crate) fn channel_unavailable() -> ChannelError {
+    let message = "the channel is not configured for this mode".to_owned();
+    ChannelError::Rejected { status: 400, code: "channel_unavailable".to_owned(), message }
 }
 
 /// How a pending refund ended, and whether a success gives back a share of the fee.

@@ -1,12 +1,13 @@
 //! Background sweeps over payments: expire unpaid ones at their deadline, release
-//! authorizations never captured, resolve attempts whose outcome was lost, and settle
-//! refunds the channel answers later.
+//! authorizations never captured, resolve attempts whose outcome was lost (and Alipay QR
+//! codes that may have been paid without a notification), and settle refunds the channel
+//! answers later.
 //!
 //! Each sweep takes a bounded batch and is safe to run on many instances at once: every
 //! change is re-checked under the payment's lock, so a payment is moved once.
 
 use payrail_domain::payment::{CancellationReason, PaymentStatus, PaymentTransition};
-use payrail_domain::payment_record::Payment;
+use payrail_domain::payment_record::{Payment, PaymentMethodType};
 use payrail_domain::refund::RefundStatus;
 use payrail_domain::{Mode, PaymentId};
 use payrail_store::payments::{self, SweepClock};
@@ -45,6 +46,9 @@ impl Payrail {
         let stuck = self.due(&[PaymentStatus::Processing], SweepClock::NextQuery, now).await?;
         let mut report = SweepReport::default();
         for id in &expired {
+            if !self.closed_at_channel_before_expiry(id).await? {
+                continue;
+            }
             report.expired +=
                 usize::from(self.close(id, PaymentTransition::Expire, CancellationReason::Expired).await?);
         }
@@ -56,6 +60,15 @@ impl Payrail {
         for id in &stuck {
             let resolved = self.resolve_latest_attempt(id).await?;
             report.attempts_resolved += usize::from(resolved.status != PaymentStatus::Processing);
+        }
+        // A QR code may be paid while its notification never arrives: ask Alipay.
+        let waiting = {
+            let mut reader = self.store.reader().await?;
+            payments::due_waiting_for_payer(reader.conn(), PaymentMethodType::AlipayQr, now, SWEEP_BATCH_MAX).await?
+        };
+        for id in &waiting {
+            let resolved = self.resolve_latest_attempt(id).await?;
+            report.attempts_resolved += usize::from(resolved.status != PaymentStatus::RequiresAction);
         }
         let pending_refunds = {
             let mut reader = self.store.reader().await?;
@@ -96,7 +109,7 @@ impl Payrail {
                     let held = payment.status == PaymentStatus::RequiresCapture;
                     payment.status = status;
                     payment.cancellation_reason = Some(reason);
-                    payment.next_action_url = None;
+                    payment.next_action = None;
                     payment.amounts = payment.amounts.release_authorization();
                     payment.updated = now;
                     payments::update(tx.conn(), &payment).await?;

@@ -67,3 +67,52 @@ pub async fn latest(
     })
     .transpose()
 }
+
+/// An attempt as a channel's answer is checked against it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttempt {
+    pub id: AttemptId,
+    pub payment_id: payrail_domain::PaymentId,
+    pub channel: String,
+    pub status: AttemptStatus,
+    pub amount_minor: i64,
+}
+
+pub async fn get(conn: Conn<'_>, id: &AttemptId) -> Result<Option<StoredAttempt>, StoreError> {
+    let row: Option<(String, String, String, i64)> =
+        query("SELECT payment_id, channel, status, amount_minor FROM payment_attempts WHERE id = $1")
+            .bind(id.as_str())
+            .fetch_optional_as(conn)
+            .await?;
+    row.map(|(payment_id, channel, status, amount_minor)| {
+        let bad = |column| crate::error::corrupt("payment_attempts", column);
+        Ok(StoredAttempt {
+            id: id.clone(),
+            payment_id: payrail_domain::PaymentId::parse(&payment_id).map_err(|_| bad("payment_id"))?,
+            channel,
+            status: AttemptStatus::parse(&status).ok_or_else(|| bad("status"))?,
+            amount_minor,
+        })
+    })
+    .transpose()
+}
+
+/// Keeps the QR content the channel gave the attempt.
+pub async fn set_qr_code(conn: Conn<'_>, id: &AttemptId, qr_code: &str) -> Result<(), StoreError> {
+    query("UPDATE payment_attempts SET qr_code = $1 WHERE id = $2")
+        .bind(qr_code)
+        .bind(id.as_str())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The QR content of an attempt still waiting for its payer to scan it.
+pub async fn waiting_qr_code(conn: Conn<'_>, id: &AttemptId) -> Result<Option<String>, StoreError> {
+    let row: Option<Option<String>> =
+        query("SELECT qr_code FROM payment_attempts WHERE id = $1 AND status = 'requires_challenge'")
+            .bind(id.as_str())
+            .fetch_optional_as(conn)
+            .await?;
+    Ok(row.flatten())
+}

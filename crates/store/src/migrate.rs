@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration { version: 10, name: "payment_queries", sql: include_str!("../migrations/0010_payment_queries.sql") },
     Migration { version: 11, name: "refund_queries", sql: include_str!("../migrations/0011_refund_queries.sql") },
+    Migration { version: 12, name: "alipay_payments", sql: include_str!("../migrations/0012_alipay_payments.sql") },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

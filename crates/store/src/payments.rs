@@ -7,7 +7,7 @@ use payrail_domain::payment::{
     CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentStatus,
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
-use payrail_domain::payment_record::{Payment, PaymentError, StoredCard, WebUrl};
+use payrail_domain::payment_record::{NextAction, Payment, PaymentError, PaymentMethodType, StoredCard, WebUrl};
 use payrail_domain::{Currency, MerchantId, PaymentId, Timestamp};
 
 use crate::conn::Columns;
@@ -18,7 +18,7 @@ use crate::{Conn, StoreError};
 const COLUMNS: &str = "p.id, p.merchant_id, p.livemode, p.status, p.amount_minor, p.currency,
     p.amount_capturable_minor, p.amount_captured_minor, p.amount_refunded_minor, p.merchant_order_no,
     p.description, p.metadata, p.capture_method, p.expires_at_ms, p.return_url, p.notify_url, p.card_token,
-    p.next_action_url, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.created_at_ms,
+    p.next_action_url, p.next_action_type, p.next_action_data, p.payment_method_type, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.created_at_ms,
     p.updated_at_ms, v.brand, v.last4, v.exp_month, v.exp_year";
 
 const FROM: &str = "FROM payments p LEFT JOIN card_vault v ON v.token = p.card_token";
@@ -29,8 +29,8 @@ pub async fn insert(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
         "INSERT INTO payments (id, merchant_id, livemode, status, amount_minor, currency,
                  amount_capturable_minor, amount_captured_minor, amount_refunded_minor, merchant_order_no,
                  description, metadata, capture_method, expires_at_ms, return_url, notify_url, card_token,
-                 created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)",
+                 created_at_ms, updated_at_ms, payment_method_type)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)",
     )
     .bind(payment.id.as_str())
     .bind(payment.merchant_id.as_str())
@@ -50,19 +50,22 @@ pub async fn insert(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
     .bind(payment.notify_url.as_ref().map(WebUrl::as_str))
     .bind(payment.card.as_ref().map(|card| card.token.as_str()))
     .bind(payment.created.unix_ms())
+    .bind(payment.payment_method_type.map(PaymentMethodType::as_str))
     .execute(conn)
     .await?;
     Ok(())
 }
 
-/// Writes back what changes over a payment's life: status, amounts, card, error,
-/// cancellation and update time.
+/// Writes back what changes over a payment's life: status, amounts, payment method, next
+/// action, error, cancellation and update time.
 pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError> {
     let error = payment.last_error.as_ref();
+    let (action_type, action_url, action_data) = next_action_columns(payment.next_action.as_ref());
     let updated = query(
         "UPDATE payments SET status = $1, amount_capturable_minor = $2, amount_captured_minor = $3,
                  amount_refunded_minor = $4, card_token = $5, last_error_code = $6, last_decline_code = $7,
-                 last_error_message = $8, cancellation_reason = $9, updated_at_ms = $10, next_action_url = $12
+                 last_error_message = $8, cancellation_reason = $9, updated_at_ms = $10, next_action_url = $12,
+                 next_action_type = $13, next_action_data = $14, payment_method_type = $15
              WHERE id = $11",
     )
     .bind(payment.status.as_str())
@@ -76,7 +79,10 @@ pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
     .bind(payment.cancellation_reason.map(CancellationReason::as_str))
     .bind(payment.updated.unix_ms())
     .bind(payment.id.as_str())
-    .bind(payment.next_action_url.as_deref())
+    .bind(action_url)
+    .bind(action_type)
+    .bind(action_data)
+    .bind(payment.payment_method_type.map(PaymentMethodType::as_str))
     .execute(conn)
     .await?;
     if updated == 1 { Ok(()) } else { Err(StoreError::Corrupt(format!("payment {} vanished", payment.id))) }
@@ -200,8 +206,12 @@ fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError> {
         expires_at: time("expires_at_ms")?,
         return_url: url("return_url")?,
         notify_url: url("notify_url")?,
+        payment_method_type: row
+            .text_opt("payment_method_type")?
+            .map(|text| PaymentMethodType::parse(&text).ok_or_else(|| bad("payment_method_type")))
+            .transpose()?,
         card: stored_card(row)?,
-        next_action_url: row.text_opt("next_action_url")?,
+        next_action: next_action(row)?,
         last_error: row
             .text_opt("last_error_code")?
             .map(|code| -> Result<PaymentError, StoreError> {
@@ -280,4 +290,47 @@ pub async fn due(
         query_built(sql).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all_as(conn).await
     }?;
     ids.iter().map(|id| PaymentId::parse(id).map_err(|_| corrupt("payments", "id"))).collect()
+}
+
+/// Ids of payments charged with `method` that wait for their payer (`requires_action`)
+/// and are due to be asked about, oldest first, at most `limit`: a QR code may have been
+/// paid without its notification arriving.
+pub async fn due_waiting_for_payer(
+    conn: Conn<'_>,
+    method: PaymentMethodType,
+    before: Timestamp,
+    limit: u32,
+) -> Result<Vec<PaymentId>, StoreError> {
+    let due_at = "COALESCE(next_query_at_ms, updated_at_ms + 60000)"; // FIRST_QUERY_AFTER_MS
+    let sql = format!(
+        "SELECT id FROM payments WHERE status = 'requires_action' AND payment_method_type = $1
+             AND {due_at} <= $2 ORDER BY {due_at} LIMIT $3"
+    );
+    let ids: Vec<String> =
+        query_built(sql).bind(method.as_str()).bind(before.unix_ms()).bind(i64::from(limit)).fetch_all_as(conn).await?;
+    ids.iter().map(|id| PaymentId::parse(id).map_err(|_| corrupt("payments", "id"))).collect()
+}
+
+/// The columns a next action is kept in: its type, its URL, and the QR content if any.
+fn next_action_columns(action: Option<&NextAction>) -> (Option<&'static str>, Option<&str>, Option<&str>) {
+    match action {
+        None => (None, None, None),
+        Some(NextAction::RedirectToUrl { url }) => (Some("redirect_to_url"), Some(url), None),
+        Some(NextAction::AlipayDisplayQrCode { data, image_url_svg }) => {
+            (Some("alipay_display_qr_code"), Some(image_url_svg), Some(data))
+        }
+    }
+}
+
+/// Rows written before next actions had a type hold only a redirect URL.
+fn next_action(row: &impl Columns) -> Result<Option<NextAction>, StoreError> {
+    let Some(url) = row.text_opt("next_action_url")? else { return Ok(None) };
+    match row.text_opt("next_action_type")?.as_deref() {
+        None | Some("redirect_to_url") => Ok(Some(NextAction::RedirectToUrl { url })),
+        Some("alipay_display_qr_code") => {
+            let data = row.text_opt("next_action_data")?.ok_or_else(|| corrupt("payments", "next_action_data"))?;
+            Ok(Some(NextAction::AlipayDisplayQrCode { data, image_url_svg: url }))
+        }
+        Some(_) => Err(corrupt("payments", "next_action_type")),
+    }
 }

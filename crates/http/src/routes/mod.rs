@@ -7,6 +7,7 @@ mod events;
 mod health;
 mod notify;
 mod payments;
+mod qr;
 mod refunds;
 mod webhooks;
 
@@ -26,6 +27,7 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/notify/{channel}/{channel_account_id}", post(notify::receive))
+        .route("/qr/{file}", get(qr::svg_image))
         .route("/v1/account", get(account::retrieve))
         .route("/v1/balance", get(balance::retrieve))
         .route("/v1/balance_transactions", get(balance::list))
@@ -84,6 +86,7 @@ pub(crate) use payments::{
     __path_confirm as __path_payments_confirm, __path_create as __path_payments_create,
     __path_list as __path_payments_list, __path_retrieve as __path_payments_retrieve,
 };
+pub(crate) use qr::__path_svg_image as __path_qr_svg_image;
 pub(crate) use refunds::{
     __path_create as __path_refunds_create, __path_list as __path_refunds_list,
     __path_retrieve as __path_refunds_retrieve,

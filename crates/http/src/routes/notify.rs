@@ -1,15 +1,17 @@
 //! `POST /notify/{channel}/{channel_account_id}`: where providers report results that come
-//! later than their answers (the card network's settled refunds).
+//! later than their answers (the card network's settled refunds, Alipay's paid trades).
 //!
 //! Boundary: no API key here; the provider's signature over the raw body is the
 //! authentication, and the service checks it before anything else. So the body is read as
 //! bytes, exactly as sent (within the global body limit), and handed over untouched.
 //!
-//! The answers are what a provider's sender expects: 204 when the notification is taken
-//! (applied now, or already, or about nothing this account holds: the provider stops
-//! resending), 400 with a short reason when it is refused (bad signature, stale, malformed:
-//! the provider may resend), 404 for a channel or account that receives nothing here. An
-//! answer never repeats the body.
+//! The answers are what a provider's sender expects. The card network: 204 when the
+//! notification is taken (applied now, or already, or about nothing this account holds:
+//! the network stops resending). Alipay: 200 with the body exactly `success` when taken
+//! (applied now or already, or recorded as a discrepancy); an order that is not this
+//! account's is refused like a bad signature, so Alipay keeps resending. Both: 400 with a
+//! short reason when refused (bad signature, stale, malformed), 404 for a channel or
+//! account that receives nothing here. An answer never repeats the body.
 //!
 //! The idempotency layer leaves these requests alone (it serves `/v1/` only): a provider's
 //! notification carries its own id, which the service deduplicates.
@@ -17,18 +19,21 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use payrail_domain::Problem;
+use payrail_service::Acknowledgement;
 
 use crate::{ApiError, AppState};
 
 /// A channel's notification of a later result, signed by the channel (no API key).
 #[utoipa::path(post, path = "/notify/{channel}/{channel_account_id}", tag = "notifications",
-    params(("channel" = String, Path, description = "card_network"),
+    params(("channel" = String, Path, description = "card_network or alipay"),
         ("channel_account_id" = String, Path, description = "the account the channel knows Payrail by: test or live")),
     request_body(content = String, content_type = "application/json", description = "the channel's signed notification, as sent"),
     responses(
-        (status = 204, description = "taken: applied now or before, or about nothing this account holds"),
+        (status = 204, description = "taken (card_network): applied now or before, or about nothing this account holds"),
+        (status = 200, description = "taken (alipay): the body is exactly `success`"),
         (status = 400, description = "refused: bad signature, stale, malformed; nothing changed"),
         (status = 404, description = "no such channel or account"),
     ))]
@@ -37,7 +42,7 @@ pub(crate) async fn receive(
     Path((channel, channel_account_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::invalid_request("body_too_large", "the request body is larger than the server accepts")
@@ -46,6 +51,8 @@ pub(crate) async fn receive(
             Problem::invalid_request("body_unreadable", "the request body could not be read")
         }
     })?;
-    state.payrail.accept_notification(&channel, &channel_account_id, &headers, &body).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(match state.payrail.accept_notification(&channel, &channel_account_id, &headers, &body).await? {
+        Acknowledgement::NoContent => StatusCode::NO_CONTENT.into_response(),
+        Acknowledgement::Text(text) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response(),
+    })
 }

@@ -9,7 +9,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use payrail_domain::payment::PaymentStatus;
 use payrail_domain::{PaymentId, Problem, Secret, Timestamp};
-use payrail_service::{CardInput, Cursor, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentFilter, payment_object};
+use payrail_service::{
+    CardInput, Cursor, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentFilter, PaymentMethodInput, payment_object,
+};
 use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
@@ -55,7 +57,7 @@ pub(crate) async fn create(
         expires_at: body.integer("expires_at")?,
         return_url: body.text("return_url")?,
         notify_url: body.text("notify_url")?,
-        card: card_input(&body)?,
+        payment_method: payment_method_input(&body)?,
         confirm: body.boolean("confirm")?.unwrap_or(false),
     };
     Ok(Json(payment_object(&state.payrail.create_payment(&caller, request).await?)))
@@ -127,7 +129,7 @@ pub(crate) async fn confirm(
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
     body.only(&["payment_method"])?;
-    let payment = state.payrail.confirm_payment(&caller, &payment_id(&id)?, card_input(&body)?).await?;
+    let payment = state.payrail.confirm_payment(&caller, &payment_id(&id)?, payment_method_input(&body)?).await?;
     Ok(Json(payment_object(&payment)))
 }
 
@@ -179,22 +181,33 @@ pub(crate) async fn payer_return(State(state): State<AppState>, Path(id): Path<S
     })
 }
 
-fn card_input(body: &Fields) -> Result<Option<CardInput>, Problem> {
+fn payment_method_input(body: &Fields) -> Result<Option<PaymentMethodInput>, Problem> {
     let Some(method) = body.object("payment_method")? else { return Ok(None) };
-    method.only(&["type", "card"])?;
     let kind = method.require("type", method.text("type")?)?;
-    if kind != "card" {
-        let message = "payment_method[type] must be card";
-        return Err(Problem::invalid_request("payment_method_unsupported", message).with_param("payment_method[type]"));
+    match kind.as_str() {
+        "card" => {
+            method.only(&["type", "card"])?;
+            Ok(Some(PaymentMethodInput::Card(card_input(&method.require("card", method.object("card")?)?)?)))
+        }
+        "alipay_qr" => {
+            method.only(&["type"])?;
+            Ok(Some(PaymentMethodInput::AlipayQr))
+        }
+        _ => {
+            let message = "payment_method[type] must be card or alipay_qr";
+            Err(Problem::invalid_request("payment_method_unsupported", message).with_param("payment_method[type]"))
+        }
     }
-    let card = method.require("card", method.object("card")?)?;
+}
+
+fn card_input(card: &Fields) -> Result<CardInput, Problem> {
     card.only(&["number", "exp_month", "exp_year", "cvc"])?;
-    Ok(Some(CardInput {
+    Ok(CardInput {
         number: Secret::new(card.require("number", card.text("number")?)?),
         exp_month: card.require("exp_month", card.integer("exp_month")?)?,
         exp_year: card.require("exp_year", card.integer("exp_year")?)?,
         cvc: Secret::new(card.require("cvc", card.text("cvc")?)?),
-    }))
+    })
 }
 
 /// A malformed id cannot name any payment: the same answer as an unknown one.

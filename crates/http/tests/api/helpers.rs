@@ -1,14 +1,17 @@
 //! `TestApp`: the router over a fresh database, a hand-moved clock and the demo merchant.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
+use payrail_channels::alipay::{AlipayClient, AlipayConfig};
 use payrail_channels::card_network::CardNetworkClient;
+use payrail_crypto::rsa::RsaPrivateKey;
 use payrail_domain::{MerchantStatus, Mode, Secret, Timestamp};
 use payrail_http::{AppState, Limits, Metrics};
-use payrail_sandbox::{CardNetwork, card_network_router};
+use payrail_sandbox::{AlipaySandbox, CardNetwork, alipay_router, card_network_router};
 use payrail_service::{ManualClock, Payrail, Policy, ServerKeys};
 use payrail_store::Store;
 use payrail_testkit::TestDatabase;
@@ -41,12 +44,65 @@ async fn start_card_network(clock: &ManualClock, notifying: bool) -> StartedCard
     StartedCardNetwork { client, url, network, notification_secret, payrail_listener }
 }
 
+/// The Alipay simulator on a real local socket, notifying Payrail's test account over
+/// HTTP, with a sandbox app for Payrail. Its Alipay key is kept so that tests can sign
+/// notifications as Alipay does.
+async fn start_alipay(clock: &ManualClock, payrail_address: SocketAddr, notified: bool) -> StartedAlipay {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let alipay_key_pem = RsaPrivateKey::generate().unwrap().to_pkcs8_pem().unwrap();
+    let key = RsaPrivateKey::from_pem(&alipay_key_pem).unwrap();
+    // Retries 60,000 times faster than Alipay's schedule: minutes become milliseconds.
+    let sandbox = AlipaySandbox::with_alipay_key(&url, Arc::new(clock.clone()), key, 10_000, 60_000).unwrap();
+    // Unnotified, Payrail's notifications go to a port nothing listens on: lost.
+    let notify_address = if notified { payrail_address.to_string() } else { "127.0.0.1:9".to_owned() };
+    let notify_prefix = format!("http://{notify_address}/notify/alipay/");
+    sandbox.allow_notify_urls_starting_with(&notify_prefix);
+    let credentials = sandbox.create_app().unwrap();
+    let router = alipay_router(sandbox.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let config = AlipayConfig {
+        gateway_url: credentials.gateway_url.clone(),
+        app_id: credentials.app_id.clone(),
+        app_private_key: credentials.app_private_key_pem.clone(),
+        alipay_public_key: credentials.alipay_public_key_pem.clone(),
+        timeout_ms: 5_000,
+    };
+    let client = AlipayClient::new(&config, Arc::new(clock.clone())).unwrap();
+    let notify_url = format!("{notify_prefix}test");
+    StartedAlipay { sandbox, url, alipay_key_pem, app_id: credentials.app_id, client, notify_url }
+}
+
+/// What an Alipay test needs of the simulator.
+pub struct StartedAlipay {
+    pub sandbox: AlipaySandbox,
+    /// Where the simulator is mounted (`…/gateway.do`, `…/buyer/{trade_no}`).
+    pub url: String,
+    /// The simulator's Alipay private key (PKCS#8 PEM), to sign notifications with.
+    pub alipay_key_pem: String,
+    /// Payrail's app with the simulator.
+    pub app_id: String,
+    client: AlipayClient,
+    notify_url: String,
+}
+
 struct StartedCardNetwork {
     client: CardNetworkClient,
     url: String,
     network: CardNetwork,
     notification_secret: String,
     payrail_listener: tokio::net::TcpListener,
+}
+
+/// Which simulators a test app talks to besides the card network.
+#[derive(Default)]
+struct Options {
+    /// The card network notifies Payrail of refunds that settle later.
+    notifying: bool,
+    /// The Alipay simulator is test mode's Alipay account.
+    alipay: bool,
+    /// Its notifications never reach Payrail.
+    alipay_notifications_lost: bool,
 }
 
 pub struct TestApp {
@@ -62,6 +118,8 @@ pub struct TestApp {
     pub card_network: CardNetwork,
     /// The secret the simulator signs notifications to Payrail's test account with.
     pub card_network_notification_secret: String,
+    /// The Alipay simulator, when the test asked for it ([`TestApp::spawn_alipay`]).
+    pub alipay: Option<StartedAlipay>,
     pub db: TestDatabase,
 }
 
@@ -77,7 +135,24 @@ impl TestApp {
     }
 
     pub async fn spawn_with_limits(db: TestDatabase, limits: Limits) -> TestApp {
-        TestApp::spawn_configured(db, limits, Box::new(|payrail| payrail), false).await
+        TestApp::spawn_configured(db, limits, Box::new(|payrail| payrail), Options::default()).await
+    }
+
+    /// As [`TestApp::spawn_alipay`], with every Alipay notification lost on the way.
+    pub async fn spawn_alipay_unnotified(db: TestDatabase) -> TestApp {
+        let options = Options { alipay: true, alipay_notifications_lost: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(|payrail| payrail), options).await
+    }
+
+    /// With the Alipay simulator as test mode's Alipay account, notifying over HTTP.
+    pub async fn spawn_alipay(db: TestDatabase) -> TestApp {
+        TestApp::spawn_configured(
+            db,
+            Limits::default(),
+            Box::new(|payrail| payrail),
+            Options { alipay: true, ..Options::default() },
+        )
+        .await
     }
 
     pub async fn spawn_with_policy(db: TestDatabase, policy: Policy) -> TestApp {
@@ -86,27 +161,35 @@ impl TestApp {
 
     /// With the service configured by `configure` before it serves.
     pub async fn spawn_with(db: TestDatabase, configure: impl FnOnce(Payrail) -> Payrail + 'static) -> TestApp {
-        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), false).await
+        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), Options::default()).await
     }
 
     /// As [`TestApp::spawn_with`], with the card network simulator notifying Payrail.
     pub async fn spawn_notified(db: TestDatabase, configure: impl FnOnce(Payrail) -> Payrail + 'static) -> TestApp {
-        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), true).await
+        let options = Options { notifying: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), options).await
     }
 
     async fn spawn_configured(
         db: TestDatabase,
         limits: Limits,
         configure: Box<dyn FnOnce(Payrail) -> Payrail>,
-        notifying: bool,
+        options: Options,
     ) -> TestApp {
         let clock = ManualClock::starting_at(Timestamp::from_unix_ms(START_MS).unwrap());
         let store = Store::open(&db.url, &db.options).await.expect("open store");
         store.migrate(Timestamp::from_unix_ms(START_MS).unwrap()).await.expect("migrate");
-        let card_network = start_card_network(&clock, notifying).await;
-        let payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate())
+        let card_network = start_card_network(&clock, options.notifying).await;
+        let mut payrail = Payrail::new(store, Arc::new(clock.clone()), ServerKeys::generate())
             .with_card_network(Mode::Test, card_network.client)
             .with_public_base_url(PUBLIC_BASE_URL);
+        let mut alipay = None;
+        if options.alipay {
+            let payrail_address = card_network.payrail_listener.local_addr().unwrap();
+            let started = start_alipay(&clock, payrail_address, !options.alipay_notifications_lost).await;
+            payrail = payrail.with_alipay(Mode::Test, started.client.clone(), &started.notify_url);
+            alipay = Some(started);
+        }
         let payrail = configure(payrail);
         payrail.verify_server_keys().await.expect("keys");
         let bootstrapped = payrail.bootstrap().await.expect("bootstrap").expect("first start");
@@ -123,6 +206,7 @@ impl TestApp {
             card_network_url: card_network.url,
             card_network: card_network.network,
             card_network_notification_secret: card_network.notification_secret,
+            alipay,
             db,
         }
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod account;
+mod alipay;
 mod api_keys;
 mod auth;
 mod balance;

@@ -7,7 +7,8 @@ use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::idempotency::IdempotencyKey;
 use payrail_domain::{ApiKeySecret, Clock, Mode, Secret};
 use payrail_service::{
-    Caller, CardInput, Cursor, IdempotencyClaim, IdempotentRequest, NewPayment, PaymentFilter, Payrail, ServerKeys,
+    Caller, CardInput, Cursor, IdempotencyClaim, IdempotentRequest, NewPayment, PaymentFilter, PaymentMethodInput,
+    Payrail, ServerKeys,
 };
 use payrail_testkit::on_each_backend;
 use serde_json::Value;
@@ -29,7 +30,7 @@ fn order(number: &str, card: Option<CardInput>) -> NewPayment {
         currency: "usd".into(),
         merchant_order_no: number.into(),
         confirm: card.is_some(),
-        card,
+        payment_method: card.map(PaymentMethodInput::Card),
         ..NewPayment::default()
     }
 }

@@ -8,7 +8,7 @@ use payrail_domain::ledger::AccountKey;
 use payrail_domain::{ApiKeySecret, Clock, Currency, MerchantId, Mode, Secret, Timestamp};
 use payrail_sandbox::{CardNetwork, card_network_router};
 use payrail_service::{
-    CardInput, LedgerReport, ManualClock, NewPayment, Payrail, ServerKeys, Violation, verify_ledger,
+    CardInput, LedgerReport, ManualClock, NewPayment, PaymentMethodInput, Payrail, ServerKeys, Violation, verify_ledger,
 };
 use payrail_store::{Conn, Engine, Store};
 use payrail_testkit::{TestDatabase, on_each_backend};
@@ -42,12 +42,12 @@ impl Fixture {
             currency: currency.to_owned(),
             merchant_order_no: order.to_owned(),
             capture_method: Some(capture_method.to_owned()),
-            card: Some(CardInput {
+            payment_method: Some(PaymentMethodInput::Card(CardInput {
                 number: Secret::new("4242424242424242".to_owned()),
                 exp_month: 12,
                 exp_year: 2030,
                 cvc: Secret::new("123".to_owned()),
-            }),
+            })),
             confirm: true,
             ..NewPayment::default()
         };

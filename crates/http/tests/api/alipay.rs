@@ -1,0 +1,392 @@
+//! Alipay QR-code payments end to end: Payrail asks the Alipay simulator for a QR code, the
+//! buyer pays on the simulator's page, the simulator notifies Payrail over HTTP, and the
+//! payment succeeds with its ledger entry, events and webhook deliveries; then a refund.
+//! Notifications that are forged, replayed, for other orders or apps, or with another
+//! amount move nothing (or only record a discrepancy).
+
+use std::time::Duration;
+
+use payrail_crypto::rsa::RsaPrivateKey;
+use payrail_domain::Clock;
+use payrail_testkit::on_each_backend;
+use serde_json::{Value, json};
+
+use crate::helpers::{StartedAlipay, TestApp, TestResponse};
+
+const NOTIFY_PATH: &str = "/notify/alipay/test";
+
+/// A 12.30 CNY `alipay_qr` payment, confirmed: it waits for the buyer.
+async fn qr_payment(app: &TestApp, order: &str) -> Value {
+    let body = json!({"amount": 1230, "currency": "cny", "merchant_order_no": order, "confirm": true,
+        "payment_method": {"type": "alipay_qr"}});
+    let response = app.post_json("/v1/payments", &app.test_key, &body).await;
+    assert_eq!(response.body["status"], "requires_action", "{}", response.body);
+    response.body
+}
+
+/// The attempt's id (Alipay's `out_trade_no`), from the QR image's URL.
+fn out_trade_no(payment: &Value) -> String {
+    let url = payment["next_action"]["alipay_display_qr_code"]["image_url_svg"].as_str().unwrap();
+    url.rsplit('/').next().unwrap().trim_end_matches(".svg").to_owned()
+}
+
+fn alipay(app: &TestApp) -> &StartedAlipay {
+    app.alipay.as_ref().unwrap()
+}
+
+/// What the buyer's phone uses to reach the simulator's pages.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
+}
+
+/// The buyer opens the QR code's page and pays, as a phone would.
+async fn buyer_pays(payment: &Value) {
+    let page_url = payment["next_action"]["alipay_display_qr_code"]["data"].as_str().unwrap();
+    let http = browser();
+    let page = http.get(page_url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("¥12.30"));
+    let paid = http.post(format!("{page_url}/pay")).send().await.unwrap();
+    assert_eq!(paid.status(), 200);
+}
+
+/// Polls the API (bounded) until the payment has `status`.
+async fn payment_reaches(app: &TestApp, id: &str, status: &str) -> Value {
+    for _ in 0..400 {
+        let shown = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        if shown["status"] == status {
+            return shown;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("payment {id} never became {status}");
+}
+
+/// A notification as Alipay signs it (SHA256withRSA over the sorted parameters without
+/// `sign` and `sign_type`), with `key_pem`.
+fn signed_form(params: &[(&str, &str)], key_pem: &str) -> String {
+    let mut sorted: Vec<_> = params.iter().filter(|(key, _)| *key != "sign" && *key != "sign_type").collect();
+    sorted.sort();
+    let content: Vec<String> = sorted.iter().map(|(key, value)| format!("{key}={value}")).collect();
+    let sign = RsaPrivateKey::from_pem(key_pem).unwrap().sign_base64(content.join("&").as_bytes()).unwrap();
+    let mut form = form_urlencoded::Serializer::new(String::new());
+    for (key, value) in params {
+        form.append_pair(key, value);
+    }
+    form.append_pair("sign", &sign);
+    form.finish()
+}
+
+/// A `TRADE_SUCCESS` notification for `out_trade_no`, signed with `key_pem`.
+fn success_notification(
+    app_id: &str,
+    out_trade_no: &str,
+    total_amount: &str,
+    notify_id: &str,
+    key_pem: &str,
+) -> String {
+    let params = [
+        ("notify_id", notify_id),
+        ("notify_type", "trade_status_sync"),
+        ("app_id", app_id),
+        ("charset", "utf-8"),
+        ("version", "1.0"),
+        ("sign_type", "RSA2"),
+        ("trade_no", "2026120622000000099"),
+        ("out_trade_no", out_trade_no),
+        ("trade_status", "TRADE_SUCCESS"),
+        ("total_amount", total_amount),
+    ];
+    signed_form(&params, key_pem)
+}
+
+async fn notify(app: &TestApp, path: &str, form: String) -> TestResponse {
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri(path)
+        .header("content-type", "application/x-www-form-urlencoded; charset=utf-8")
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    app.send(request).await
+}
+
+async fn status_of(app: &TestApp, payment: &Value) -> String {
+    let path = format!("/v1/payments/{}", payment["id"].as_str().unwrap());
+    app.get(&path, &app.test_key).await.body["status"].as_str().unwrap().to_owned()
+}
+
+async fn event_types(app: &TestApp) -> Vec<String> {
+    let events = app.get("/v1/events?limit=100", &app.test_key).await.body;
+    events["data"].as_array().unwrap().iter().map(|event| event["type"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qr_payment_is_paid_by_the_buyer_notified_over_http_and_then_partly_refunded() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let hook = json!({"url": "http://127.0.0.1:9/hook", "enabled_events": ["payment.succeeded"]});
+        assert_eq!(app.post_json("/v1/webhook_endpoints", &app.test_key, &hook).await.status, 200);
+        let payment = qr_payment(&app, "qr-1").await;
+        let id = payment["id"].as_str().unwrap();
+        assert_eq!(payment["payment_method"], json!({"type": "alipay_qr"}));
+        let action = &payment["next_action"];
+        assert_eq!(action["type"], "alipay_display_qr_code");
+        assert!(action["alipay_display_qr_code"]["data"].as_str().unwrap().starts_with(&alipay(&app).url));
+        assert_eq!(app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body["next_action"], *action);
+        let image = app.call(axum::http::Method::GET, &format!("/qr/{}.svg", out_trade_no(&payment)), None).await;
+        assert_eq!(image.status, 200);
+        assert_eq!(image.headers["content-type"], "image/svg+xml");
+        assert!(image.body.as_str().unwrap().contains("<svg"));
+
+        buyer_pays(&payment).await;
+        let paid = payment_reaches(&app, id, "succeeded").await;
+        assert_eq!((paid["amount_captured"].as_i64(), &paid["next_action"]), (Some(1230), &Value::Null));
+        let sent = alipay(&app).sandbox.sent_notifications();
+        assert!(sent.len() == 1 && sent[0].acknowledged, "Payrail answered success");
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+        let events = app.get("/v1/events?limit=100", &app.test_key).await.body;
+        let succeeded = events["data"].as_array().unwrap().iter().find(|e| e["type"] == "payment.succeeded").unwrap();
+        let path = format!("/v1/events/{}/deliveries", succeeded["id"].as_str().unwrap());
+        let deliveries = app.get(&path, &app.test_key).await;
+        assert_eq!(deliveries.body["data"].as_array().unwrap().len(), 1);
+        let image = app.call(axum::http::Method::GET, &format!("/qr/{}.svg", out_trade_no(&payment)), None).await;
+        assert_eq!(image.status, 404, "a paid attempt's QR code is no longer served");
+
+        let refund = app.post_json("/v1/refunds", &app.test_key, &json!({"payment": id, "amount": 230})).await;
+        assert_eq!(refund.body["status"], "succeeded", "{}", refund.body);
+        let refunded = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        assert_eq!(refunded["amount_refunded"], 230);
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 2, "{:?}", report.violations);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_notification_is_acknowledged_and_changes_nothing_twice() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let payment = qr_payment(&app, "qr-replay").await;
+        buyer_pays(&payment).await;
+        let id = payment["id"].as_str().unwrap();
+        payment_reaches(&app, id, "succeeded").await;
+        let events_before = event_types(&app).await;
+        let sent = alipay(&app).sandbox.sent_notifications();
+        for _ in 0..2 {
+            let replay = notify(&app, NOTIFY_PATH, sent[0].body.clone()).await;
+            assert_eq!((replay.status.as_u16(), replay.body.as_str()), (200, Some("success")));
+        }
+        assert_eq!(event_types(&app).await, events_before);
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_unsigned_and_foreign_notifications_are_refused_and_change_nothing() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let payment = qr_payment(&app, "qr-forged").await;
+        let reference = out_trade_no(&payment);
+        let alipay = alipay(&app);
+        let forger = RsaPrivateKey::generate().unwrap().to_pkcs8_pem().unwrap();
+        let forged = success_notification(&alipay.app_id, &reference, "12.30", "n-forged", &forger);
+        notify(&app, NOTIFY_PATH, forged).await.assert_error(
+            400,
+            "invalid_request_error",
+            "notification_signature_invalid",
+        );
+        let unsigned =
+            format!("notify_id=n1&app_id={}&out_trade_no={reference}&trade_status=TRADE_SUCCESS", alipay.app_id);
+        notify(&app, NOTIFY_PATH, unsigned).await.assert_error(
+            400,
+            "invalid_request_error",
+            "notification_signature_invalid",
+        );
+        let key = &alipay.alipay_key_pem;
+        let other_app = success_notification("9021000000000000", &reference, "12.30", "n-app", key);
+        notify(&app, NOTIFY_PATH, other_app).await.assert_error(
+            400,
+            "invalid_request_error",
+            "notification_app_id_mismatch",
+        );
+        for unknown in ["att_01m955sn8f66gaxbfaxfkfegny", "not-an-attempt"] {
+            let form = success_notification(&alipay.app_id, unknown, "12.30", "n-unknown", key);
+            notify(&app, NOTIFY_PATH, form).await.assert_error(
+                400,
+                "invalid_request_error",
+                "notification_order_unknown",
+            );
+        }
+        let good = success_notification(&alipay.app_id, &reference, "12.30", "n-live", key);
+        notify(&app, "/notify/alipay/live", good.clone()).await.assert_error(
+            404,
+            "invalid_request_error",
+            "notification_account_unknown",
+        );
+        notify(&app, "/notify/alipay/x", good).await.assert_error(
+            404,
+            "invalid_request_error",
+            "notification_account_unknown",
+        );
+        let shown = app.get(&format!("/v1/payments/{}", payment["id"].as_str().unwrap()), &app.test_key).await.body;
+        assert_eq!(shown["status"], "requires_action");
+        assert!(!event_types(&app).await.iter().any(|t| t == "payment.succeeded" || t == "payment.discrepancy"));
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_signed_notification_with_another_amount_is_acknowledged_as_a_discrepancy() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let payment = qr_payment(&app, "qr-amount").await;
+        let alipay = alipay(&app);
+        let form =
+            success_notification(&alipay.app_id, &out_trade_no(&payment), "1.23", "n-amount", &alipay.alipay_key_pem);
+        for _ in 0..2 {
+            let answer = notify(&app, NOTIFY_PATH, form.clone()).await;
+            assert_eq!((answer.status.as_u16(), answer.body.as_str()), (200, Some("success")));
+        }
+        let shown = app.get(&format!("/v1/payments/{}", payment["id"].as_str().unwrap()), &app.test_key).await.body;
+        assert_eq!((shown["status"].as_str(), shown["amount_captured"].as_i64()), (Some("requires_action"), Some(0)));
+        let events = app.get("/v1/events?limit=100", &app.test_key).await.body;
+        let discrepancies: Vec<&Value> =
+            events["data"].as_array().unwrap().iter().filter(|e| e["type"] == "payment.discrepancy").collect();
+        assert_eq!(discrepancies.len(), 1, "recorded once, however often it is sent");
+        let object = &discrepancies[0]["data"]["object"];
+        assert_eq!(
+            (object["reason"].as_str(), object["expected_amount"].as_i64()),
+            (Some("amount_mismatch"), Some(1230))
+        );
+        assert_eq!(object["reported_amount"], 123);
+        assert!(payrail_service::verify_ledger(app.payrail.store()).await.unwrap().entries == 0);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn qr_payments_are_checked_before_anything_is_written() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let key = app.test_key.clone();
+        let order = |extra: Value| {
+            let mut body = json!({"amount": 1230, "currency": "cny", "merchant_order_no": "qr-bad", "confirm": true,
+                "payment_method": {"type": "alipay_qr"}});
+            body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            body
+        };
+        let usd = app.post_json("/v1/payments", &key, &order(json!({"currency": "usd"}))).await;
+        assert_eq!(usd.assert_error(400, "invalid_request_error", "currency_unsupported")["param"], "currency");
+        let manual = app.post_json("/v1/payments", &key, &order(json!({"capture_method": "manual"}))).await;
+        assert_eq!(manual.assert_error(400, "invalid_request_error", "parameter_invalid")["param"], "capture_method");
+        let extra = app
+            .post_json("/v1/payments", &key, &order(json!({"payment_method": {"type": "alipay_qr", "card": {}}})))
+            .await;
+        extra.assert_error(400, "invalid_request_error", "parameter_unknown");
+        let unknown =
+            app.post_json("/v1/payments", &key, &order(json!({"payment_method": {"type": "alipay_web"}}))).await;
+        unknown.assert_error(400, "invalid_request_error", "payment_method_unsupported");
+        let untyped = app.post_json("/v1/payments", &key, &order(json!({"payment_method": {}}))).await;
+        untyped.assert_error(400, "invalid_request_error", "parameter_missing");
+        let malformed = app.post_json("/v1/payments", &key, &order(json!({"payment_method": "alipay_qr"}))).await;
+        assert_eq!(malformed.status, 400);
+        let anonymous = app.call(axum::http::Method::POST, "/v1/payments", None).await;
+        assert_eq!(anonymous.status, 401);
+        assert_eq!(app.get("/v1/payments", &key).await.body["data"], json!([]), "nothing was written");
+        for path in ["/qr/att_01m955sn8f66gaxbfaxfkfegny.svg", "/qr/nothing.svg", "/qr/att_01m955sn8f66gaxbfaxfkfegny"]
+        {
+            let image = app.call(axum::http::Method::GET, path, None).await;
+            image.assert_error(404, "invalid_request_error", "resource_missing");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_qr_payment_may_be_confirmed_later_and_only_by_its_merchant() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let body = json!({"amount": 1230, "currency": "cny", "merchant_order_no": "qr-later",
+            "payment_method": {"type": "alipay_qr"}});
+        let created = app.post_json("/v1/payments", &app.test_key, &body).await.body;
+        assert_eq!(
+            (created["status"].as_str(), &created["payment_method"]),
+            (Some("requires_confirmation"), &json!({"type": "alipay_qr"}))
+        );
+        let id = created["id"].as_str().unwrap();
+        let (_, other_key, _) = app.other_merchant(payrail_domain::MerchantStatus::Active).await;
+        let foreign = app.post_json(&format!("/v1/payments/{id}/confirm"), &other_key, &json!({})).await;
+        foreign.assert_error(404, "invalid_request_error", "resource_missing");
+        let confirmed = app.post_json(&format!("/v1/payments/{id}/confirm"), &app.test_key, &json!({})).await;
+        assert_eq!(confirmed.body["status"], "requires_action", "{}", confirmed.body);
+        let foreign = app.get(&format!("/v1/payments/{id}"), &other_key).await;
+        foreign.assert_error(404, "invalid_request_error", "resource_missing");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_an_alipay_account_qr_payments_are_unavailable() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn(db).await;
+        let body = json!({"amount": 1230, "currency": "cny", "merchant_order_no": "qr-none", "confirm": true,
+            "payment_method": {"type": "alipay_qr"}});
+        let response = app.post_json("/v1/payments", &app.test_key, &body).await;
+        response.assert_error(400, "invalid_request_error", "payment_method_unavailable");
+        let notified = notify(&app, NOTIFY_PATH, "sign=x".to_owned()).await;
+        notified.assert_error(404, "invalid_request_error", "notification_account_unknown");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_qr_code_whose_notification_is_lost_is_found_by_the_sweep() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay_unnotified(db).await;
+        let payment = qr_payment(&app, "qr-lost").await;
+        let id = payment["id"].as_str().unwrap();
+        app.clock.advance_ms(61_000);
+        let report = app.payrail.sweep_payments().await.unwrap();
+        assert_eq!(report.attempts_resolved, 0, "not paid yet: nothing moves");
+        assert_eq!(app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body["status"], "requires_action");
+
+        buyer_pays(&payment).await;
+        app.clock.advance_ms(60_000);
+        assert_eq!(app.payrail.sweep_payments().await.unwrap().attempts_resolved, 0, "asked again only later");
+        app.clock.advance_ms(61_000);
+        assert_eq!(app.payrail.sweep_payments().await.unwrap().attempts_resolved, 1);
+        let paid = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        assert_eq!((paid["status"].as_str(), paid["amount_captured"].as_i64()), (Some("succeeded"), Some(1230)));
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_qr_payment_is_closed_at_alipay_first_and_one_paid_meanwhile_succeeds() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay_unnotified(db).await;
+        let unpaid = qr_payment(&app, "qr-expired").await;
+        let page_url = unpaid["next_action"]["alipay_display_qr_code"]["data"].as_str().unwrap().to_owned();
+        let http = browser();
+        assert_eq!(http.get(&page_url).send().await.unwrap().status(), 200, "scanned, never paid");
+        let paid = qr_payment(&app, "qr-paid-late").await;
+        buyer_pays(&paid).await;
+        let expires_in = unpaid["expires_at"].as_i64().unwrap() * 1000 - app.clock.now().unix_ms();
+        app.clock.advance_ms(expires_in + 1);
+
+        let report = app.payrail.sweep_payments().await.unwrap();
+        assert_eq!((report.expired, report.attempts_resolved), (1, 0), "{report:?}");
+        assert_eq!(status_of(&app, &unpaid).await, "canceled");
+        assert_eq!(status_of(&app, &paid).await, "succeeded");
+        let late = http.post(format!("{page_url}/pay")).send().await.unwrap();
+        assert_ne!(late.status(), 200, "the closed trade cannot be paid any more");
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+    })
+    .await;
+}
