@@ -7,8 +7,8 @@
 //! (repeated while WeChat answers `recall=Y`). Every answer's `sign` is checked before it
 //! is believed, and must be about this merchant and app.
 //!
-//! Not built yet: the real `/secapi/…` paths need the merchant's API client certificate
-//! (mutual TLS); the sandbox simulator does not ask for one.
+//! `/secapi/pay/reverse` goes through the mutual-TLS client (see `secapi`), the others
+//! through the plain one.
 
 use std::collections::BTreeMap;
 
@@ -133,11 +133,8 @@ impl WechatPayClient {
         let sign = xml::sign_hmac_sha256(&fields, v2_key.expose());
         fields.insert("sign".to_owned(), sign);
         let body = xml::write(fields.iter().map(|(key, value)| (key.as_str(), value.as_str())));
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .header(CONTENT_TYPE, "text/xml; charset=utf-8")
-            .body(body);
+        let (http, base_url) = self.v2_endpoint(path)?;
+        let request = http.post(format!("{base_url}{path}")).header(CONTENT_TYPE, "text/xml; charset=utf-8").body(body);
         let answer = transport::send(request).await?;
         tracing::debug!(operation, mchid = %self.mchid, status = answer.status.as_u16(), "wechat pay v2 call");
         if !answer.status.is_success() {
@@ -156,6 +153,16 @@ impl WechatPayClient {
             return Err(ChannelError::Protocol("the v2 answer is for another merchant or app".to_owned()));
         }
         Ok(fields)
+    }
+
+    /// The client and base URL for `path`: `/secapi/…` needs the mutual-TLS client, and
+    /// fails without one rather than going out without a certificate.
+    fn v2_endpoint(&self, path: &str) -> Result<(&reqwest::Client, &str), ChannelError> {
+        if !path.starts_with("/secapi/") {
+            return Ok((&self.http, &self.base_url));
+        }
+        let secapi = self.secapi.as_ref().ok_or_else(super::secapi::certificate_missing)?;
+        Ok((&secapi.http, &secapi.base_url))
     }
 
     fn v2_transaction(

@@ -1,6 +1,8 @@
 //! v2 payment-code pay: `/pay/micropay`, `/pay/orderquery`, `/secapi/pay/reverse`, XML in
 //! and out, each request's `sign` checked (HMAC-SHA256 under the merchant's APIv2 key) and
-//! each answer signed the same way.
+//! each answer signed the same way. `/secapi/pay/reverse` is reached only through the
+//! mutual-TLS listener ([`super::secapi`]), and only with the certificate of the merchant
+//! named by `mch_id`.
 //!
 //! A request that cannot be read, names an unknown merchant or app, or fails the sign check
 //! is answered `return_code=FAIL` with `return_msg` (`签名错误` for a bad sign). MD5 signing
@@ -20,7 +22,7 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use payrail_domain::decimal::format_beijing;
@@ -29,6 +31,7 @@ use super::WechatPay;
 use super::book::{Trade, TradeState};
 use super::merchants::Merchant;
 use super::random::token;
+use super::secapi::{CERTIFICATE_MISMATCH, Peer};
 use super::xml;
 
 pub const CODE_IMMEDIATE_SUCCESS: &str = "134610000000000001";
@@ -39,6 +42,14 @@ pub const CODE_AUTH_CODE_EXPIRED: &str = "134610000000000005";
 
 type Fields = BTreeMap<String, String>;
 
+/// Who the caller proved to be: nothing on plain HTTP; on `/secapi/…`, the merchant of
+/// its TLS client certificate.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    Plain,
+    Certified(Option<&'a str>),
+}
+
 /// A business answer (`return_code=SUCCESS`): `result_code` and its fields.
 enum Outcome {
     Success(Fields),
@@ -46,11 +57,11 @@ enum Outcome {
 }
 
 pub(crate) async fn micropay(State(simulator): State<WechatPay>, body: Bytes) -> Response {
-    run(&simulator, &body, |merchant, fields| pay_with_code(&simulator, merchant, fields))
+    run(&simulator, &body, Caller::Plain, |merchant, fields| pay_with_code(&simulator, merchant, fields))
 }
 
 pub(crate) async fn order_query(State(simulator): State<WechatPay>, body: Bytes) -> Response {
-    run(&simulator, &body, |merchant, fields| {
+    run(&simulator, &body, Caller::Plain, |merchant, fields| {
         let Some(out_trade_no) = fields.get("out_trade_no") else { return param_error() };
         let Ok(mut trade) = simulator.book().count_query(&merchant.mchid, out_trade_no) else {
             return Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" };
@@ -67,8 +78,12 @@ pub(crate) async fn order_query(State(simulator): State<WechatPay>, body: Bytes)
     })
 }
 
-pub(crate) async fn reverse(State(simulator): State<WechatPay>, body: Bytes) -> Response {
-    run(&simulator, &body, |merchant, fields| {
+pub(crate) async fn reverse(
+    State(simulator): State<WechatPay>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    body: Bytes,
+) -> Response {
+    run(&simulator, &body, Caller::Certified(peer.mchid.as_deref()), |merchant, fields| {
         let Some(out_trade_no) = fields.get("out_trade_no") else { return param_error() };
         match simulator.book().revoke(&merchant.mchid, out_trade_no) {
             Ok(_) => Outcome::Success(BTreeMap::from([("recall".to_owned(), "N".to_owned())])),
@@ -177,13 +192,23 @@ fn trade_fields(trade: &Trade) -> Fields {
 }
 
 /// Reads and checks a v2 request, runs `rule` for its merchant, answers signed XML.
-fn run(simulator: &WechatPay, body: &[u8], rule: impl FnOnce(&Merchant, &Fields) -> Outcome) -> Response {
+fn run(
+    simulator: &WechatPay,
+    body: &[u8],
+    caller: Caller<'_>,
+    rule: impl FnOnce(&Merchant, &Fields) -> Outcome,
+) -> Response {
     let fields = std::str::from_utf8(body).ok().and_then(xml::read);
     let Some(fields) = fields else { return failure("XML格式错误") };
     let merchant = fields.get("mch_id").and_then(|mchid| simulator.merchant(mchid));
     let Some(merchant) = merchant else { return failure("商户号mch_id与appid不匹配") };
     if fields.get("appid") != Some(&merchant.appid) {
         return failure("商户号mch_id与appid不匹配");
+    }
+    if let Caller::Certified(certified) = caller
+        && certified != Some(merchant.mchid.as_str())
+    {
+        return failure(CERTIFICATE_MISMATCH);
     }
     let hmac = fields.get("sign_type").map(String::as_str) == Some("HMAC-SHA256");
     let presented = fields.get("sign").map(String::as_bytes).unwrap_or_default();

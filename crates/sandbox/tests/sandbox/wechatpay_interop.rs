@@ -153,6 +153,9 @@ fn notification_input() -> (WechatPayConfig, tempfile::TempPath) {
         platform_public_key_id: "PUB_KEY_ID_0114232134912410000000000000000000".to_owned(),
         platform_public_key_pem: platform.public_key().unwrap().to_pem(),
         v2_key: None,
+        client_certificate: None,
+        secapi_base_url: None,
+        secapi_ca_certificate_pem: None,
         timeout_ms: 5_000,
     };
     let resource = json!({
