@@ -14,7 +14,7 @@
 //!   `GET /v3/refund/domestic/refunds/{out_refund_no}`. Each checked and signed by [`gate`].
 //! - `POST /pay/micropay`, `POST /pay/orderquery`: v2 XML with an HMAC-SHA256 `sign` (see
 //!   [`micropay`] for the test payment codes). MD5 signing is refused (`签名错误`).
-//! - `POST /secapi/pay/reverse`: not on this router. As at WeChat, `/secapi/…` needs the
+//! - `POST /secapi/pay/reverse`, `POST /secapi/pay/refund`: not on this router. As at WeChat, `/secapi/…` needs the
 //!   merchant's API client certificate, so it is served by a separate mutual-TLS listener,
 //!   [`WechatPay::serve_secapi`]; see [`secapi`].
 //! - `GET /buyer/{token}`, `POST /buyer/{token}/pay`, `POST /buyer/{token}/decline`: the

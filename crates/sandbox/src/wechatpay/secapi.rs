@@ -7,7 +7,8 @@
 //! - A valid certificate of another merchant than the request's `mch_id`: WeChat's v2 XML
 //!   error answer, `return_code=FAIL` with `return_msg` [`CERTIFICATE_MISMATCH`].
 //!
-//! Served routes, at the root of the listener: `POST /secapi/pay/reverse`.
+//! Served routes, at the root of the listener: `POST /secapi/pay/reverse`,
+//! `POST /secapi/pay/refund`.
 //!
 //! [`WechatPay::serve_secapi`] binds the listener and records its `https://` address, which
 //! every merchant's credentials then carry as `secapi_base_url`. Its server certificate is
@@ -146,7 +147,7 @@ fn https_url(host: &str, port: u16) -> String {
 /// The routes served over mutual TLS (see the module documentation).
 fn secapi_router(simulator: WechatPay) -> Router {
     Router::new()
-        .route("/secapi/pay/reverse", post(micropay::reverse))
+        .route("/secapi/pay/{operation}", post(micropay::secapi))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(simulator)
 }

@@ -1,8 +1,9 @@
 //! The WeChat Pay simulator and Payrail's WeChat Pay client checked by the providers' own
 //! SDKs, pinned in `interop/wechatpay/`: PyPI `wechatpayv3` (v3: native, query, close,
 //! refund, callback) and npm `wechatpay-axios-plugin` (v2 micropay and orderquery, and
-//! `/secapi/pay/reverse` over mutual TLS with the merchant certificate); and a
-//! notification built with each SDK's primitives, which our client's verifier must accept.
+//! `/secapi/pay/refund` and `/secapi/pay/reverse` over mutual TLS with the merchant
+//! certificate); and a notification built with each SDK's primitives, which our client's
+//! verifier must accept.
 //!
 //! The simulator runs on a random `127.0.0.1` port under `/sandbox/wechatpay`, on the wall
 //! clock (the SDKs sign and check with theirs). Python comes from
@@ -133,14 +134,14 @@ async fn wechatpay_axios_plugin_pays_and_queries_by_payment_code_over_v2_xml() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn wechatpay_axios_plugin_reverses_over_mutual_tls_with_the_merchant_certificate() {
+async fn wechatpay_axios_plugin_refunds_and_reverses_over_mutual_tls_with_the_merchant_certificate() {
     let Some(_) = tools() else { return };
     let (simulator, credentials) = start_simulator().await;
     let other = simulator.add_merchant().unwrap();
     let input = input_file("wechatpay-credentials", &credentials_json(&credentials));
     let other_input = input_file("wechatpay-other", &credentials_json(&other));
     let args = vec![
-        "v2_reverse.js".to_owned(),
+        "v2_secapi.js".to_owned(),
         input.display().to_string(),
         other_input.display().to_string(),
         CODE_IMMEDIATE_SUCCESS.to_owned(),

@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use payrail_channels::ChannelError;
 use payrail_channels::wechatpay::{
-    ClientCertificate, MicropayOutcome, MicropayRequest, SecapiConfigError, TradeState, WechatPayClient,
-    WechatPayConfig, WechatPayConfigError,
+    ClientCertificate, MicropayOutcome, MicropayRequest, RefundRequest, RefundStatus, SecapiConfigError, TradeState,
+    WechatPayClient, WechatPayConfig, WechatPayConfigError,
 };
 use payrail_sandbox::WechatPay;
-use payrail_sandbox::wechatpay::CODE_USER_PAYING_FOREVER;
 use payrail_sandbox::wechatpay::secapi::CERTIFICATE_MISMATCH;
+use payrail_sandbox::wechatpay::{CODE_IMMEDIATE_SUCCESS, CODE_USER_PAYING_FOREVER};
 
 use super::helpers::{ShiftedClock, WechatPaySandbox, client_certificate, client_with, config_for, fen};
 
@@ -42,6 +42,37 @@ async fn reverse_with_the_merchants_certificate_revokes_the_trade() {
     waiting_trade(&client, "MP_tls_ok_001").await;
     assert!(!client.reverse("MP_tls_ok_001").await.unwrap());
     assert_eq!(trade_state(&client, "MP_tls_ok_001").await, TradeState::Revoked);
+}
+
+#[tokio::test]
+async fn a_v2_refund_goes_over_mutual_tls_and_is_found_by_the_v3_refund_query() {
+    let sandbox = WechatPaySandbox::start().await;
+    let client = sandbox.client();
+    let request = MicropayRequest {
+        out_trade_no: "MP_tls_refund".to_owned(),
+        description: "Till 3".to_owned(),
+        amount: fen(1234),
+        auth_code: CODE_IMMEDIATE_SUCCESS.to_owned(),
+        device_ip: "192.0.2.10".to_owned(),
+    };
+    assert!(matches!(client.micropay(&request).await.unwrap(), MicropayOutcome::Paid(_)));
+    let refund = RefundRequest {
+        out_trade_no: "MP_tls_refund".to_owned(),
+        out_refund_no: "RF_tls_refund".to_owned(),
+        reason: Some("returned <cake>".to_owned()),
+        refund: fen(234),
+        total: fen(1234),
+        notify_url: None,
+    };
+    let accepted = client.refund_v2(&refund).await.unwrap();
+    assert_eq!((accepted.status, accepted.refund_minor, accepted.total_minor), (RefundStatus::Processing, 234, 1234));
+    let settled = client.query_refund("RF_tls_refund").await.unwrap().unwrap();
+    assert_eq!((settled.status, settled.refund_id), (RefundStatus::Success, accepted.refund_id));
+    let too_much = RefundRequest { out_refund_no: "RF_tls_refund2".to_owned(), refund: fen(1001), ..refund };
+    assert_eq!(client.refund_v2(&too_much).await.unwrap_err().code(), Some("INVALID_REQUEST"));
+    let uncertified =
+        client_with(&sandbox.credentials, |config| WechatPayConfig { client_certificate: None, ..config }, 0);
+    assert_eq!(uncertified.refund_v2(&too_much).await.unwrap_err().code(), Some("client_certificate_missing"));
 }
 
 /// Reverses a waiting trade with the client certificate `choose` picks (or none), and

@@ -1,14 +1,15 @@
-// Drives Payrail's WeChat Pay simulator's `/secapi/pay/reverse` with the unmodified
+// Drives Payrail's WeChat Pay simulator's `/secapi/pay/reverse` and `/secapi/pay/refund`
+// with the unmodified
 // `wechatpay-axios-plugin` SDK over mutual TLS: the SDK presents the merchant API
 // certificate through its `merchant` option ({cert, key}, passed to `https.Agent` when a
 // request has `security: true` and the base URL is https), trusting the simulator's CA.
 //
-// A micropay over plain HTTP, then the reverse over TLS (answer checked by the SDK's
-// verifier), an orderquery that shows REVOKED, and two refusals: no client certificate
+// A micropay over plain HTTP, a partial refund of it over TLS, then the reverse over TLS
+// (answers checked by the SDK's verifier), an orderquery that shows REVOKED, and two refusals: no client certificate
 // (the TLS handshake fails, no answer) and another merchant's certificate (WeChat's XML
 // error, return_code=FAIL).
 //
-// Usage: node v2_reverse.js <credentials.json> <other merchant's credentials.json> <payment code>
+// Usage: node v2_secapi.js <credentials.json> <other merchant's credentials.json> <payment code>
 'use strict';
 
 const fs = require('fs');
@@ -84,6 +85,14 @@ async function main() {
   const certified = client(credentials, credentials.secapi_base_url, {
     cert: credentials.merchant_certificate_pem, key: credentials.merchant_private_key_pem, ca,
   });
+  const refunded = await certified.v2.secapi.pay.refund.post(
+    {
+      ...reverseFields(credentials, outTradeNo), out_refund_no: `${outTradeNo}R`, total_fee: 1234, refund_fee: 234,
+    },
+    { security: true },
+  );
+  check(refunded.data.result_code === 'SUCCESS' && refunded.data.refund_fee === '234', `refund ${JSON.stringify(refunded.data)}`);
+
   const reversed = await certified.v2.secapi.pay.reverse.post(
     reverseFields(credentials, outTradeNo),
     { security: true },
@@ -92,7 +101,7 @@ async function main() {
 
   const queried = await plain.v2.pay.orderquery.post(reverseFields(credentials, outTradeNo));
   check(queried.data.trade_state === 'REVOKED', `orderquery ${JSON.stringify(queried.data)}`);
-  console.log('wechatpay-axios-plugin secapi interop ok: reverse over mutual TLS, REVOKED, refusals without or with another certificate');
+  console.log('wechatpay-axios-plugin secapi interop ok: refund and reverse over mutual TLS, REVOKED, refusals without or with another certificate');
 }
 
 main().catch((error) => {
