@@ -30,7 +30,9 @@ pub enum ChannelError {
     /// the connection could not be opened (refused, unreachable, connect timeout, TLS
     /// handshake failed), so not a byte of the request was sent; or the provider answered
     /// 5xx or 429 with its error envelope, which in its protocol means nothing was stored.
-    /// `code` is the provider's code, or `connection_failed`.
+    /// `code` is the provider's code, or `connection_failed`, or `client_certificate_refused`
+    /// (the server ended the TLS handshake with a certificate alert, which under TLS 1.3
+    /// can arrive after the request was written but before any server reads it).
     #[error("the provider could not take the request ({code}); nothing was done")]
     Transient { code: String },
     /// The provider refused the request with a 4xx answer; nothing was done, and sending

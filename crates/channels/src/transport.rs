@@ -24,18 +24,22 @@ const RESPONSE_BYTES_MAX: usize = 256 * 1024;
 /// base URL) and proxies from the environment are not used, so that "could not connect"
 /// is about the provider itself.
 pub(crate) fn client(timeout_ms: u64) -> Result<reqwest::Client, ConfigError> {
+    client_builder(timeout_ms)?.build().map_err(|error| ConfigError::Client(error.to_string()))
+}
+
+/// The builder behind [`client`], for a channel that adds TLS settings (a client
+/// certificate) before building.
+pub(crate) fn client_builder(timeout_ms: u64) -> Result<reqwest::ClientBuilder, ConfigError> {
     if !(1..=TIMEOUT_MS_MAX).contains(&timeout_ms) {
         return Err(ConfigError::Timeout { max: TIMEOUT_MS_MAX });
     }
     let connect_timeout_ms = (timeout_ms / 2).clamp(1, CONNECT_TIMEOUT_MS_MAX);
-    reqwest::Client::builder()
+    Ok(reqwest::Client::builder()
         .timeout(Duration::from_millis(timeout_ms))
         .connect_timeout(Duration::from_millis(connect_timeout_ms))
         .redirect(reqwest::redirect::Policy::none())
         .no_proxy()
-        .user_agent(concat!("payrail/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|error| ConfigError::Client(error.to_string()))
+        .user_agent(concat!("payrail/", env!("CARGO_PKG_VERSION"))))
 }
 
 /// An absolute `http(s)` base URL without query or fragment, with no trailing `/`.
@@ -77,7 +81,10 @@ pub(crate) async fn send_with_headers(
 
 /// What a transport failure means for the request's outcome.
 fn classify(error: &reqwest::Error) -> ChannelError {
-    // Checked first: a connect error, a connect timeout included, happened before any byte
+    if client_certificate_refused(error) {
+        return ChannelError::Transient { code: "client_certificate_refused".to_owned() };
+    }
+    // Checked next: a connect error, a connect timeout included, happened before any byte
     // of the request was written.
     if error.is_connect() {
         return ChannelError::Transient { code: "connection_failed".to_owned() };
@@ -91,6 +98,40 @@ fn classify(error: &reqwest::Error) -> ChannelError {
         return ChannelError::Timeout;
     }
     ChannelError::ConnectionLost
+}
+
+/// Whether the server ended the TLS handshake with an alert refusing our client
+/// certificate. Under TLS 1.3 the client's side of the handshake is over before the
+/// server has checked the certificate, so the alert can arrive after the request was
+/// written and is then not a connect error; but a server reads no request before the
+/// handshake completes, so nothing was done. `decrypt_error` is in the list because it is
+/// what rustls sends for a certificate whose issuer has a trusted name but whose signature
+/// does not verify.
+fn client_certificate_refused(error: &reqwest::Error) -> bool {
+    use rustls::AlertDescription as Alert;
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = source {
+        // `io::Error::source` skips the error it wraps, so look inside it explicitly.
+        let wrapped = current.downcast_ref::<std::io::Error>().and_then(|io| io.get_ref());
+        let tls = wrapped.and_then(|inner| inner.downcast_ref::<rustls::Error>());
+        let tls = tls.or_else(|| current.downcast_ref::<rustls::Error>());
+        if let Some(rustls::Error::AlertReceived(alert)) = tls {
+            return matches!(
+                alert,
+                Alert::CertificateRequired
+                    | Alert::BadCertificate
+                    | Alert::UnknownCA
+                    | Alert::CertificateUnknown
+                    | Alert::UnsupportedCertificate
+                    | Alert::CertificateExpired
+                    | Alert::CertificateRevoked
+                    | Alert::AccessDenied
+                    | Alert::DecryptError
+            );
+        }
+        source = current.source();
+    }
+    false
 }
 
 #[derive(Deserialize)]

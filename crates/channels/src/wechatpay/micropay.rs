@@ -1,5 +1,6 @@
-//! Payment-code pay over WeChat Pay's v2 XML API: `/pay/micropay`, `/pay/orderquery` and
-//! `/secapi/pay/reverse`, signed with `sign_type=HMAC-SHA256` under the APIv2 key.
+//! Payment-code pay over WeChat Pay's v2 XML API: `/pay/micropay`, `/pay/orderquery`,
+//! `/secapi/pay/reverse` and `/secapi/pay/refund`, signed with `sign_type=HMAC-SHA256` under
+//! the APIv2 key.
 //!
 //! The flow the caller runs: `micropay`; on [`MicropayOutcome::Waiting`] (`USERPAYING`,
 //! `SYSTEMERROR`, `BANKERROR`) or an unknown outcome (a timeout), `order_query` with
@@ -7,15 +8,16 @@
 //! (repeated while WeChat answers `recall=Y`). Every answer's `sign` is checked before it
 //! is believed, and must be about this merchant and app.
 //!
-//! Not built yet: the real `/secapi/…` paths need the merchant's API client certificate
-//! (mutual TLS); the sandbox simulator does not ask for one.
+//! `/secapi/…` calls go through the mutual-TLS client (see `secapi`), the others through
+//! the plain one. The v3 refund ([`WechatPayClient::refund`]) works for payment-code trades
+//! too; [`WechatPayClient::refund_v2`] is for accounts that only use v2.
 
 use std::collections::BTreeMap;
 
 use reqwest::header::CONTENT_TYPE;
 
 use super::signing::random_nonce;
-use super::types::{Fen, TradeState, Transaction};
+use super::types::{Fen, Refund, RefundRequest, RefundStatus, TradeState, Transaction};
 use super::{WechatPayClient, xml};
 use crate::error::ChannelError;
 use crate::transport;
@@ -109,6 +111,48 @@ impl WechatPayClient {
         Err(rejected(failure))
     }
 
+    /// Refunds (part of) a trade over v2. The answer only says the refund was accepted, so
+    /// its status is `Processing`; its outcome is read with [`WechatPayClient::query_refund`].
+    /// `notify_url` is not sent (v2 refund notifications are not supported here).
+    pub async fn refund_v2(&self, request: &RefundRequest) -> Result<Refund, ChannelError> {
+        let refund_fee = request.refund.amount_minor().to_string();
+        let total_fee = request.total.amount_minor().to_string();
+        let mut fields = vec![
+            ("out_trade_no", request.out_trade_no.as_str()),
+            ("out_refund_no", request.out_refund_no.as_str()),
+            ("total_fee", total_fee.as_str()),
+            ("refund_fee", refund_fee.as_str()),
+            ("refund_fee_type", "CNY"),
+        ];
+        if let Some(reason) = &request.reason {
+            fields.push(("refund_desc", reason.as_str()));
+        }
+        let answer = self.call_v2("refund_v2", "/secapi/pay/refund", &fields).await?;
+        if answer.get("result_code").map(String::as_str) != Some("SUCCESS") {
+            let failure = failure(&answer);
+            return Err(match failure.code.as_str() {
+                "SYSTEMERROR" | "BIZERR_NEED_RETRY" => ChannelError::Transient { code: failure.code },
+                _ => rejected(failure),
+            });
+        }
+        let field = |key: &str| answer.get(key).filter(|value| !value.is_empty()).cloned();
+        let amount = |key: &str| answer.get(key).and_then(|text| text.parse::<i64>().ok());
+        if field("out_refund_no").as_deref() != Some(request.out_refund_no.as_str()) {
+            return Err(ChannelError::Protocol("the v2 refund answer is about another refund".to_owned()));
+        }
+        let refund_id = field("refund_id").ok_or_else(|| ChannelError::Protocol("no refund_id".to_owned()))?;
+        Ok(Refund {
+            refund_id,
+            out_refund_no: request.out_refund_no.clone(),
+            out_trade_no: request.out_trade_no.clone(),
+            transaction_id: field("transaction_id"),
+            status: RefundStatus::Processing,
+            refund_minor: amount("refund_fee").unwrap_or_default(),
+            total_minor: amount("total_fee").unwrap_or_default(),
+            success_time: None,
+        })
+    }
+
     /// Signs and sends one v2 call; returns the answer's fields once `return_code` is
     /// `SUCCESS` and the `sign` checks out.
     async fn call_v2(
@@ -122,6 +166,7 @@ impl WechatPayClient {
             code: "v2_key_missing".to_owned(),
             message: "payment-code pay needs the account's APIv2 key".to_owned(),
         })?;
+        let (http, base_url) = self.v2_endpoint(path)?;
         let mut fields: BTreeMap<String, String> =
             business.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         for (key, value) in
@@ -133,11 +178,7 @@ impl WechatPayClient {
         let sign = xml::sign_hmac_sha256(&fields, v2_key.expose());
         fields.insert("sign".to_owned(), sign);
         let body = xml::write(fields.iter().map(|(key, value)| (key.as_str(), value.as_str())));
-        let request = self
-            .http
-            .post(format!("{}{path}", self.base_url))
-            .header(CONTENT_TYPE, "text/xml; charset=utf-8")
-            .body(body);
+        let request = http.post(format!("{base_url}{path}")).header(CONTENT_TYPE, "text/xml; charset=utf-8").body(body);
         let answer = transport::send(request).await?;
         tracing::debug!(operation, mchid = %self.mchid, status = answer.status.as_u16(), "wechat pay v2 call");
         if !answer.status.is_success() {
@@ -156,6 +197,16 @@ impl WechatPayClient {
             return Err(ChannelError::Protocol("the v2 answer is for another merchant or app".to_owned()));
         }
         Ok(fields)
+    }
+
+    /// The client and base URL for `path`: `/secapi/…` needs the mutual-TLS client, and
+    /// fails without one rather than going out without a certificate.
+    fn v2_endpoint(&self, path: &str) -> Result<(&reqwest::Client, &str), ChannelError> {
+        if !path.starts_with("/secapi/") {
+            return Ok((&self.http, &self.base_url));
+        }
+        let secapi = self.secapi.as_ref().ok_or_else(super::secapi::certificate_missing)?;
+        Ok((&secapi.http, &secapi.base_url))
     }
 
     fn v2_transaction(

@@ -20,13 +20,18 @@
 //!   retried under the same number.
 //! - Notifications are checked and decrypted by [`WechatPayClient::verify_notification`].
 //!
-//! Not built yet: mutual TLS for v2 `/secapi/…` (reverse), which the real API requires;
-//! platform-certificate mode (`/v3/certificates`).
+//! - v2 `/secapi/…` calls (reverse) go over mutual TLS with the merchant API certificate
+//!   ([`WechatPayConfig::client_certificate`]), to [`WechatPayConfig::secapi_base_url`]
+//!   (default: `base_url`); without a certificate they fail before sending
+//!   (`client_certificate_missing`). See [`ClientCertificate`].
+//!
+//! Not built yet: platform-certificate mode (`/v3/certificates`).
 //!
 //! Logs carry the operation and the merchant's number, never bodies or keys.
 
 mod micropay;
 mod notification;
+mod secapi;
 pub mod signing;
 mod time;
 mod transactions;
@@ -44,6 +49,7 @@ use signing::{PlatformKey, RequestSignature};
 
 pub use micropay::{MicropayOutcome, MicropayRequest, V2Failure};
 pub use notification::{NotificationRefused, RefundNotification, WechatPayNotification, WechatPayNotificationEvent};
+pub use secapi::{ClientCertificate, SecapiConfigError};
 pub use signing::SignatureRefused;
 pub use time::{format_rfc3339, parse_rfc3339};
 pub use types::{
@@ -72,6 +78,15 @@ pub struct WechatPayConfig {
     pub platform_public_key_pem: String,
     /// The APIv2 key, needed only for payment-code pay.
     pub v2_key: Option<Secret<String>>,
+    /// The merchant API certificate and key for mutual TLS on `/secapi/…` (v2 reverse);
+    /// without it those calls fail before sending.
+    pub client_certificate: Option<ClientCertificate>,
+    /// Where `/secapi/…` calls go; `None` means `base_url`, as at WeChat. The sandbox
+    /// serves them on a separate `https://` listener.
+    pub secapi_base_url: Option<String>,
+    /// The only CA trusted for the secapi host, in PEM (the sandbox simulator's); `None`
+    /// means the system's roots.
+    pub secapi_ca_certificate_pem: Option<String>,
     pub timeout_ms: u64,
 }
 
@@ -88,6 +103,8 @@ pub enum WechatPayConfigError {
     Apiv3Key,
     #[error("{0} must not be empty")]
     Empty(&'static str),
+    #[error(transparent)]
+    Secapi(#[from] SecapiConfigError),
 }
 
 /// A client of one WeChat Pay merchant account. Cloning is cheap.
@@ -103,6 +120,7 @@ pub struct WechatPayClient {
     platform_key_id: String,
     platform_key: RsaPublicKey,
     v2_key: Option<Secret<String>>,
+    secapi: Option<secapi::SecapiClient>,
     clock: Arc<dyn Clock>,
 }
 
@@ -127,6 +145,15 @@ impl WechatPayClient {
             .map_err(|_| WechatPayConfigError::MerchantPrivateKey)?;
         let platform_key = RsaPublicKey::from_pem(&config.platform_public_key_pem)
             .map_err(|_| WechatPayConfigError::PlatformPublicKey)?;
+        let secapi = match &config.client_certificate {
+            Some(certificate) => Some(secapi::SecapiClient::new(
+                certificate,
+                config.secapi_ca_certificate_pem.as_deref(),
+                config.secapi_base_url.as_deref().unwrap_or(&config.base_url),
+                config.timeout_ms,
+            )?),
+            None => None,
+        };
         Ok(WechatPayClient {
             http: transport::client(config.timeout_ms)?,
             base_url: transport::base_url(&config.base_url)?,
@@ -138,6 +165,7 @@ impl WechatPayClient {
             platform_key_id: config.platform_public_key_id,
             platform_key,
             v2_key: config.v2_key,
+            secapi,
             clock,
         })
     }

@@ -1,11 +1,14 @@
 //! The simulator's keys: its own platform key pair (public-key mode, id `PUB_KEY_ID_…`),
 //! and for each merchant a `mchid`, an `appid`, a merchant API key pair with its
-//! certificate serial, an APIv3 key and an APIv2 key, all generated at random.
+//! certificate serial, an APIv3 key and an APIv2 key, all generated at random, and the
+//! merchant API certificate for that key pair, issued by the simulator's CA (see
+//! [`super::certificates`]).
 
 use payrail_crypto::CryptoError;
 use payrail_crypto::rsa::{RsaPrivateKey, RsaPublicKey};
 use payrail_domain::Secret;
 
+use super::certificates::{Authority, CertificateError, ClientCertificate};
 use super::random::{digits, hex_upper, token};
 
 /// What an outside client needs to talk to the simulator as one merchant, as WeChat Pay's
@@ -22,6 +25,16 @@ pub struct WechatPayCredentials {
     pub platform_public_key_pem: String,
     pub apiv3_key: Secret<String>,
     pub v2_key: Secret<String>,
+    /// The merchant API certificate (`apiclient_cert.pem`): X.509 in PEM, subject
+    /// `CN=<mchid>`, serial `merchant_serial_no`, issued by the simulator's CA. Its private
+    /// key is `merchant_private_key_pem` (`apiclient_key.pem`), as with WeChat's. Presented
+    /// as the TLS client certificate on `/secapi/…`.
+    pub merchant_certificate_pem: String,
+    /// The simulator's CA certificate in PEM: trust it for the secapi listener's address.
+    pub ca_certificate_pem: String,
+    /// Where `/secapi/…` is served over mutual TLS (`https://host:port`, no trailing `/`),
+    /// once [`super::WechatPay::serve_secapi`] has started that listener.
+    pub secapi_base_url: Option<String>,
 }
 
 /// One merchant as the simulator knows it.
@@ -34,24 +47,30 @@ pub(crate) struct Merchant {
     private_key_pem: Secret<String>,
     pub(crate) apiv3_key: Secret<String>,
     pub(crate) v2_key: Secret<String>,
+    pub(crate) certificate: ClientCertificate,
 }
 
 impl Merchant {
-    pub(crate) fn generate() -> Result<Merchant, CryptoError> {
+    pub(crate) fn generate(authority: &Authority) -> Result<Merchant, MerchantError> {
         let key = RsaPrivateKey::generate()?;
+        // Real merchant numbers are 10 digits starting 1; app ids `wx` + 16 hex.
+        let mchid = format!("19{}", digits(8));
+        let serial_no = hex_upper(20);
+        let private_key_pem = key.to_pkcs8_pem()?;
+        let certificate = authority.issue_client(&mchid, &serial_no, &private_key_pem)?;
         Ok(Merchant {
-            // Real merchant numbers are 10 digits starting 1; app ids `wx` + 16 hex.
-            mchid: format!("19{}", digits(8)),
+            mchid,
             appid: format!("wx{}", hex_upper(8).to_lowercase()),
-            serial_no: hex_upper(20),
+            serial_no,
             public_key: key.public_key()?,
-            private_key_pem: Secret::new(key.to_pkcs8_pem()?),
+            private_key_pem: Secret::new(private_key_pem),
             apiv3_key: Secret::new(token(32)),
             v2_key: Secret::new(token(32)),
+            certificate,
         })
     }
 
-    pub(crate) fn credentials(&self, base_url: &str, platform: &Platform) -> WechatPayCredentials {
+    pub(crate) fn credentials(&self, base_url: &str, platform: &Platform, secapi: &Secapi<'_>) -> WechatPayCredentials {
         WechatPayCredentials {
             base_url: base_url.to_owned(),
             mchid: self.mchid.clone(),
@@ -62,8 +81,26 @@ impl Merchant {
             platform_public_key_pem: platform.public_key_pem.clone(),
             apiv3_key: self.apiv3_key.clone(),
             v2_key: self.v2_key.clone(),
+            merchant_certificate_pem: self.certificate.pem.clone(),
+            ca_certificate_pem: secapi.ca_certificate_pem.to_owned(),
+            secapi_base_url: secapi.base_url.clone(),
         }
     }
+}
+
+/// What credentials say about the secapi listener.
+pub(crate) struct Secapi<'a> {
+    pub(crate) ca_certificate_pem: &'a str,
+    pub(crate) base_url: Option<String>,
+}
+
+/// Why a merchant could not be generated.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum MerchantError {
+    #[error(transparent)]
+    Keys(#[from] CryptoError),
+    #[error(transparent)]
+    Certificate(#[from] CertificateError),
 }
 
 /// The simulator's own signing key.

@@ -1,6 +1,9 @@
-//! v2 payment-code pay: `/pay/micropay`, `/pay/orderquery`, `/secapi/pay/reverse`, XML in
-//! and out, each request's `sign` checked (HMAC-SHA256 under the merchant's APIv2 key) and
-//! each answer signed the same way.
+//! v2 payment-code pay: `/pay/micropay`, `/pay/orderquery`, `/secapi/pay/reverse`,
+//! `/secapi/pay/refund`, XML in and out, each request's `sign` checked (HMAC-SHA256 under
+//! the merchant's APIv2 key) and each answer signed the same way. The `/secapi/…` calls are
+//! reached only through the mutual-TLS listener ([`super::secapi`]), and only with the
+//! certificate of the merchant named by `mch_id`. A v2 refund shares the book with v3
+//! refunds (so `/v3/refund/domestic/refunds/{no}` finds it) and sends no notification.
 //!
 //! A request that cannot be read, names an unknown merchant or app, or fails the sign check
 //! is answered `return_code=FAIL` with `return_msg` (`签名错误` for a bad sign). MD5 signing
@@ -20,15 +23,17 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
 use payrail_domain::decimal::format_beijing;
 
 use super::WechatPay;
-use super::book::{Trade, TradeState};
+use super::book::{RefundAsk, Trade, TradeState};
 use super::merchants::Merchant;
 use super::random::token;
+use super::secapi::{CERTIFICATE_MISMATCH, Peer};
 use super::xml;
 
 pub const CODE_IMMEDIATE_SUCCESS: &str = "134610000000000001";
@@ -39,6 +44,14 @@ pub const CODE_AUTH_CODE_EXPIRED: &str = "134610000000000005";
 
 type Fields = BTreeMap<String, String>;
 
+/// Who the caller proved to be: nothing on plain HTTP; on `/secapi/…`, the merchant of
+/// its TLS client certificate.
+#[derive(Clone, Copy)]
+enum Caller<'a> {
+    Plain,
+    Certified(Option<&'a str>),
+}
+
 /// A business answer (`return_code=SUCCESS`): `result_code` and its fields.
 enum Outcome {
     Success(Fields),
@@ -46,11 +59,11 @@ enum Outcome {
 }
 
 pub(crate) async fn micropay(State(simulator): State<WechatPay>, body: Bytes) -> Response {
-    run(&simulator, &body, |merchant, fields| pay_with_code(&simulator, merchant, fields))
+    run(&simulator, &body, Caller::Plain, |merchant, fields| pay_with_code(&simulator, merchant, fields))
 }
 
 pub(crate) async fn order_query(State(simulator): State<WechatPay>, body: Bytes) -> Response {
-    run(&simulator, &body, |merchant, fields| {
+    run(&simulator, &body, Caller::Plain, |merchant, fields| {
         let Some(out_trade_no) = fields.get("out_trade_no") else { return param_error() };
         let Ok(mut trade) = simulator.book().count_query(&merchant.mchid, out_trade_no) else {
             return Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" };
@@ -67,14 +80,70 @@ pub(crate) async fn order_query(State(simulator): State<WechatPay>, body: Bytes)
     })
 }
 
-pub(crate) async fn reverse(State(simulator): State<WechatPay>, body: Bytes) -> Response {
-    run(&simulator, &body, |merchant, fields| {
-        let Some(out_trade_no) = fields.get("out_trade_no") else { return param_error() };
-        match simulator.book().revoke(&merchant.mchid, out_trade_no) {
-            Ok(_) => Outcome::Success(BTreeMap::from([("recall".to_owned(), "N".to_owned())])),
-            Err(_) => Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" },
-        }
+/// `/secapi/pay/{operation}`: `reverse` or `refund`, for the merchant whose certificate the
+/// connection presented.
+pub(crate) async fn secapi(
+    State(simulator): State<WechatPay>,
+    ConnectInfo(peer): ConnectInfo<Peer>,
+    Path(operation): Path<String>,
+    body: Bytes,
+) -> Response {
+    let rule = match operation.as_str() {
+        "reverse" => reverse_trade,
+        "refund" => refund_trade,
+        _ => return StatusCode::NOT_FOUND.into_response(),
+    };
+    run(&simulator, &body, Caller::Certified(peer.mchid.as_deref()), |merchant, fields| {
+        rule(&simulator, merchant, fields)
     })
+}
+
+fn reverse_trade(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> Outcome {
+    let Some(out_trade_no) = fields.get("out_trade_no") else { return param_error() };
+    match simulator.book().revoke(&merchant.mchid, out_trade_no) {
+        Ok(_) => Outcome::Success(BTreeMap::from([("recall".to_owned(), "N".to_owned())])),
+        Err(_) => Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" },
+    }
+}
+
+fn refund_trade(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> Outcome {
+    let field = |name: &str| fields.get(name).map(String::as_str).filter(|value| !value.is_empty());
+    let (Some(out_trade_no), Some(out_refund_no), Some(total_fee), Some(refund_fee)) =
+        (field("out_trade_no"), field("out_refund_no"), field("total_fee"), field("refund_fee"))
+    else {
+        return param_error();
+    };
+    let (Ok(total_fen), Ok(refund_fen)) = (total_fee.parse::<i64>(), refund_fee.parse::<i64>()) else {
+        return param_error();
+    };
+    let ask = RefundAsk {
+        mchid: merchant.mchid.clone(),
+        out_trade_no: out_trade_no.to_owned(),
+        out_refund_no: out_refund_no.to_owned(),
+        refund_fen,
+        total_fen,
+        notify_url: None,
+    };
+    // Bound first: a lock guard in a `match` scrutinee would live through every arm.
+    let recorded = simulator.book().refund(ask, simulator.now());
+    match recorded {
+        Ok(record) => Outcome::Success(BTreeMap::from([
+            ("out_trade_no".to_owned(), record.out_trade_no),
+            ("transaction_id".to_owned(), record.transaction_id.unwrap_or_default()),
+            ("out_refund_no".to_owned(), record.out_refund_no),
+            ("refund_id".to_owned(), record.refund_id),
+            ("refund_fee".to_owned(), record.refund_fen.to_string()),
+            ("total_fee".to_owned(), record.total_fen.to_string()),
+            ("cash_fee".to_owned(), record.total_fen.to_string()),
+        ])),
+        Err(error) if error.code == "RESOURCE_NOT_EXISTS" => {
+            Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" }
+        }
+        Err(error) if error.code == "PARAM_ERROR" => param_error(),
+        Err(_) => Outcome::Fail {
+            code: "INVALID_REQUEST", description: "申请退款金额超过订单可退金额或订单不可退款"
+        },
+    }
 }
 
 fn pay_with_code(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> Outcome {
@@ -177,13 +246,23 @@ fn trade_fields(trade: &Trade) -> Fields {
 }
 
 /// Reads and checks a v2 request, runs `rule` for its merchant, answers signed XML.
-fn run(simulator: &WechatPay, body: &[u8], rule: impl FnOnce(&Merchant, &Fields) -> Outcome) -> Response {
+fn run(
+    simulator: &WechatPay,
+    body: &[u8],
+    caller: Caller<'_>,
+    rule: impl FnOnce(&Merchant, &Fields) -> Outcome,
+) -> Response {
     let fields = std::str::from_utf8(body).ok().and_then(xml::read);
     let Some(fields) = fields else { return failure("XML格式错误") };
     let merchant = fields.get("mch_id").and_then(|mchid| simulator.merchant(mchid));
     let Some(merchant) = merchant else { return failure("商户号mch_id与appid不匹配") };
     if fields.get("appid") != Some(&merchant.appid) {
         return failure("商户号mch_id与appid不匹配");
+    }
+    if let Caller::Certified(certified) = caller
+        && certified != Some(merchant.mchid.as_str())
+    {
+        return failure(CERTIFICATE_MISMATCH);
     }
     let hmac = fields.get("sign_type").map(String::as_str) == Some("HMAC-SHA256");
     let presented = fields.get("sign").map(String::as_bytes).unwrap_or_default();

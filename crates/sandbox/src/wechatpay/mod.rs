@@ -12,9 +12,11 @@
 //!   `{"h5_url"}`; `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…`;
 //!   `POST /v3/pay/transactions/out-trade-no/{no}/close` → 204; `POST /v3/refund/domestic/refunds`;
 //!   `GET /v3/refund/domestic/refunds/{out_refund_no}`. Each checked and signed by [`gate`].
-//! - `POST /pay/micropay`, `POST /pay/orderquery`, `POST /secapi/pay/reverse`: v2 XML with an
-//!   HMAC-SHA256 `sign` (see [`micropay`] for the test payment codes). MD5 signing is refused
-//!   (`签名错误`); mutual TLS on `/secapi` is not asked for.
+//! - `POST /pay/micropay`, `POST /pay/orderquery`: v2 XML with an HMAC-SHA256 `sign` (see
+//!   [`micropay`] for the test payment codes). MD5 signing is refused (`签名错误`).
+//! - `POST /secapi/pay/reverse`, `POST /secapi/pay/refund`: not on this router. As at WeChat, `/secapi/…` needs the
+//!   merchant's API client certificate, so it is served by a separate mutual-TLS listener,
+//!   [`WechatPay::serve_secapi`]; see [`secapi`].
 //! - `GET /buyer/{token}`, `POST /buyer/{token}/pay`, `POST /buyer/{token}/decline`: the
 //!   payer's side. From a native order's `code_url`, take the `pr` value and open
 //!   `{base}/buyer/{pr}`; a JSAPI order's page is `{base}/buyer/{prepay_id}`, an H5 order's
@@ -22,10 +24,25 @@
 //!
 //! Notifications follow WeChat's protocol and retry schedule; see [`notify`].
 //!
-//! Boundary: state is in memory, bounded by [`WechatPay::OBJECTS_MAX`], lost on restart.
+//! Each merchant gets an API client certificate from the simulator's own CA
+//! ([`WechatPayCredentials::merchant_certificate_pem`], its key being
+//! `merchant_private_key_pem`); [`WechatPay::ca_certificate_pem`] is what a client trusts
+//! for the secapi listener.
+//!
+//! How `payrail serve` starts the simulator: mount [`wechatpay_router`] under
+//! `/sandbox/wechatpay` on the main listener, then, before handing out credentials, call
+//! `simulator.serve_secapi(address).await` once with the secapi address (for instance the
+//! main port plus one, on the same interface) and keep the returned `JoinHandle` with the
+//! server's other tasks (abort it on shutdown). From then on every merchant's credentials
+//! carry `secapi_base_url`, the address channel clients must use for `/secapi/…` along
+//! with `ca_certificate_pem` as the CA to trust.
+//!
+//! Boundary: state is in memory, bounded by [`WechatPay::OBJECTS_MAX`], lost on restart;
+//! so are the CA and the certificates.
 
 mod book;
 mod buyer;
+mod certificates;
 mod error;
 mod gate;
 mod merchants;
@@ -33,6 +50,7 @@ pub mod micropay;
 pub mod notify;
 mod objects;
 mod random;
+pub mod secapi;
 mod v3;
 mod xml;
 
@@ -46,7 +64,8 @@ use payrail_crypto::CryptoError;
 use payrail_domain::{Clock, Timestamp};
 
 use book::Book;
-use merchants::{Merchant, Platform};
+use certificates::Authority;
+use merchants::{Merchant, MerchantError, Platform, Secapi};
 use notify::Notifier;
 
 pub use merchants::WechatPayCredentials;
@@ -71,6 +90,9 @@ struct Shared {
     public_base_url: String,
     clock: Arc<dyn Clock>,
     platform: Platform,
+    authority: Authority,
+    /// Set once by [`WechatPay::serve_secapi`].
+    secapi_base_url: Mutex<Option<String>>,
     merchants: Mutex<Vec<Merchant>>,
     book: Mutex<Book>,
     notifier: Arc<Notifier>,
@@ -85,6 +107,17 @@ pub enum WechatPaySetupError {
     TooManyMerchants,
     #[error("the notification client could not be built: {0}")]
     Client(String),
+    #[error(transparent)]
+    Certificate(#[from] certificates::CertificateError),
+}
+
+impl From<MerchantError> for WechatPaySetupError {
+    fn from(error: MerchantError) -> WechatPaySetupError {
+        match error {
+            MerchantError::Keys(error) => WechatPaySetupError::Keys(error),
+            MerchantError::Certificate(error) => WechatPaySetupError::Certificate(error),
+        }
+    }
 }
 
 impl WechatPay {
@@ -112,6 +145,8 @@ impl WechatPay {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
             clock,
             platform,
+            authority: Authority::generate()?,
+            secapi_base_url: Mutex::new(None),
             merchants: Mutex::new(Vec::new()),
             book: Mutex::new(Book::new(objects_max)),
             notifier: Arc::new(notifier),
@@ -121,19 +156,33 @@ impl WechatPay {
 
     /// Registers a new merchant with generated keys and returns its credentials.
     pub fn add_merchant(&self) -> Result<WechatPayCredentials, WechatPaySetupError> {
-        let merchant = Merchant::generate()?;
+        let merchant = Merchant::generate(&self.shared.authority)?;
+        let credentials = self.credentials_of(&merchant);
         let mut merchants = lock(&self.shared.merchants);
         if merchants.len() >= MERCHANTS_MAX {
             return Err(WechatPaySetupError::TooManyMerchants);
         }
-        let credentials = merchant.credentials(&self.shared.public_base_url, &self.shared.platform);
         merchants.push(merchant);
         Ok(credentials)
     }
 
     /// The credentials of the merchant `mchid`, if it is registered.
     pub fn credentials(&self, mchid: &str) -> Option<WechatPayCredentials> {
-        self.merchant(mchid).map(|merchant| merchant.credentials(&self.shared.public_base_url, &self.shared.platform))
+        self.merchant(mchid).map(|merchant| self.credentials_of(&merchant))
+    }
+
+    /// The simulator CA's certificate in PEM: the root a client trusts for the secapi
+    /// listener (and the issuer of every merchant certificate).
+    pub fn ca_certificate_pem(&self) -> &str {
+        &self.shared.authority.certificate_pem
+    }
+
+    fn credentials_of(&self, merchant: &Merchant) -> WechatPayCredentials {
+        let secapi = Secapi {
+            ca_certificate_pem: &self.shared.authority.certificate_pem,
+            base_url: lock(&self.shared.secapi_base_url).clone(),
+        };
+        merchant.credentials(&self.shared.public_base_url, &self.shared.platform, &secapi)
     }
 
     /// The notifications sent so far (the most recent thousand), oldest first.
@@ -201,7 +250,6 @@ pub fn wechatpay_router(simulator: WechatPay) -> Router {
         .merge(v3)
         .route("/pay/micropay", post(micropay::micropay))
         .route("/pay/orderquery", post(micropay::order_query))
-        .route("/secapi/pay/reverse", post(micropay::reverse))
         .route("/buyer/{token}", get(buyer::show))
         .route("/buyer/{token}/pay", post(buyer::pay))
         .route("/buyer/{token}/decline", post(buyer::decline))

@@ -162,3 +162,11 @@ async fn the_buyer_page_shows_the_amount_and_an_unknown_token_is_not_found() {
     let unknown = simulator.send(Request::builder().uri(format!("{PREFIX}/buyer/nothing")), "").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn secapi_is_not_served_over_plain_http() {
+    let simulator = Simulator::start(10);
+    let request = Request::builder().method(Method::POST).uri(format!("{PREFIX}/secapi/pay/reverse"));
+    let answer = simulator.send(request, "<xml></xml>").await;
+    assert_eq!(answer.status, StatusCode::NOT_FOUND, "reverse needs the mutual-TLS listener");
+}

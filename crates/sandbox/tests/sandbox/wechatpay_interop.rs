@@ -1,7 +1,9 @@
 //! The WeChat Pay simulator and Payrail's WeChat Pay client checked by the providers' own
 //! SDKs, pinned in `interop/wechatpay/`: PyPI `wechatpayv3` (v3: native, query, close,
-//! refund, callback) and npm `wechatpay-axios-plugin` (v2 micropay and orderquery); and a
-//! notification built with each SDK's primitives, which our client's verifier must accept.
+//! refund, callback) and npm `wechatpay-axios-plugin` (v2 micropay and orderquery, and
+//! `/secapi/pay/refund` and `/secapi/pay/reverse` over mutual TLS with the merchant
+//! certificate); and a notification built with each SDK's primitives, which our client's
+//! verifier must accept.
 //!
 //! The simulator runs on a random `127.0.0.1` port under `/sandbox/wechatpay`, on the wall
 //! clock (the SDKs sign and check with theirs). Python comes from
@@ -20,6 +22,7 @@ use payrail_channels::wechatpay::{NotificationRefused, WechatPayClient, WechatPa
 use payrail_crypto::rsa::RsaPrivateKey;
 use payrail_domain::Secret;
 use payrail_sandbox::wechatpay::CODE_IMMEDIATE_SUCCESS;
+use payrail_sandbox::wechatpay::secapi::CERTIFICATE_MISMATCH;
 use payrail_sandbox::{WechatPay, WechatPayCredentials, wechatpay_router};
 use payrail_testkit::WallClock;
 use serde_json::{Value, json};
@@ -62,11 +65,12 @@ fn tools() -> Option<PathBuf> {
     Some(python)
 }
 
-/// The simulator on a fresh port with one merchant.
+/// The simulator on a fresh port, its secapi listener on another, with one merchant.
 async fn start_simulator() -> (WechatPay, WechatPayCredentials) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}{PREFIX}", listener.local_addr().unwrap());
     let simulator = WechatPay::with_limits(&base_url, Arc::new(WallClock), WechatPay::OBJECTS_MAX, 1_000).unwrap();
+    simulator.serve_secapi("127.0.0.1:0".parse().unwrap()).await.unwrap();
     let credentials = simulator.add_merchant().unwrap();
     let app = Router::new().nest(PREFIX, wechatpay_router(simulator.clone()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -88,6 +92,8 @@ fn credentials_json(credentials: &WechatPayCredentials) -> Value {
         "platform_public_key_id": credentials.platform_public_key_id,
         "platform_public_key_pem": credentials.platform_public_key_pem,
         "apiv3_key": credentials.apiv3_key.expose(), "v2_key": credentials.v2_key.expose(),
+        "merchant_certificate_pem": credentials.merchant_certificate_pem,
+        "ca_certificate_pem": credentials.ca_certificate_pem, "secapi_base_url": credentials.secapi_base_url,
     })
 }
 
@@ -128,6 +134,24 @@ async fn wechatpay_axios_plugin_pays_and_queries_by_payment_code_over_v2_xml() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechatpay_axios_plugin_refunds_and_reverses_over_mutual_tls_with_the_merchant_certificate() {
+    let Some(_) = tools() else { return };
+    let (simulator, credentials) = start_simulator().await;
+    let other = simulator.add_merchant().unwrap();
+    let input = input_file("wechatpay-credentials", &credentials_json(&credentials));
+    let other_input = input_file("wechatpay-other", &credentials_json(&other));
+    let args = vec![
+        "v2_secapi.js".to_owned(),
+        input.display().to_string(),
+        other_input.display().to_string(),
+        CODE_IMMEDIATE_SUCCESS.to_owned(),
+    ];
+    let stdout = run(PathBuf::from("node"), args).await;
+    assert!(stdout.contains("wechatpay-axios-plugin secapi interop ok"), "{stdout}");
+    assert!(stdout.contains(&format!("with another merchant's certificate: {CERTIFICATE_MISMATCH}")), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn notifications_built_by_each_sdk_are_accepted_by_our_client() {
     let Some(python) = tools() else { return };
     let signers = [(PathBuf::from("node"), "sign_notification.js"), (python, "sign_notification.py")];
@@ -153,6 +177,9 @@ fn notification_input() -> (WechatPayConfig, tempfile::TempPath) {
         platform_public_key_id: "PUB_KEY_ID_0114232134912410000000000000000000".to_owned(),
         platform_public_key_pem: platform.public_key().unwrap().to_pem(),
         v2_key: None,
+        client_certificate: None,
+        secapi_base_url: None,
+        secapi_ca_certificate_pem: None,
         timeout_ms: 5_000,
     };
     let resource = json!({

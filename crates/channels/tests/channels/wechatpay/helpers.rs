@@ -1,5 +1,6 @@
-//! `WechatPaySandbox`: the simulator under its prefix on a random local port, one merchant's
-//! client for it, and a notification receiver that records what arrives.
+//! `WechatPaySandbox`: the simulator under its prefix on a random local port, its secapi
+//! mutual-TLS listener on another, one merchant's client for it, and a notification
+//! receiver that records what arrives.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -9,7 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
-use payrail_channels::wechatpay::{Fen, OrderRequest, WechatPayClient, WechatPayConfig};
+use payrail_channels::wechatpay::{ClientCertificate, Fen, OrderRequest, WechatPayClient, WechatPayConfig};
 use payrail_domain::{Clock, Currency, Money, Timestamp};
 use payrail_sandbox::{WechatPay, WechatPayCredentials, wechatpay_router};
 use tokio::net::TcpListener;
@@ -43,6 +44,7 @@ impl WechatPaySandbox {
         let base_url = format!("http://{}{PREFIX}", listener.local_addr().unwrap());
         let simulator =
             WechatPay::with_limits(&base_url, Arc::new(ShiftedClock(0)), WechatPay::OBJECTS_MAX, TIME_DIVISOR).unwrap();
+        simulator.serve_secapi("127.0.0.1:0".parse().unwrap()).await.unwrap();
         let credentials = simulator.add_merchant().unwrap();
         let app = Router::new().nest(PREFIX, wechatpay_router(simulator.clone()));
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -99,7 +101,18 @@ pub fn config_for(credentials: &WechatPayCredentials) -> WechatPayConfig {
         platform_public_key_id: credentials.platform_public_key_id.clone(),
         platform_public_key_pem: credentials.platform_public_key_pem.clone(),
         v2_key: Some(credentials.v2_key.clone()),
+        client_certificate: Some(client_certificate(credentials)),
+        secapi_base_url: credentials.secapi_base_url.clone(),
+        secapi_ca_certificate_pem: Some(credentials.ca_certificate_pem.clone()),
         timeout_ms: TIMEOUT_MS,
+    }
+}
+
+/// The merchant API certificate of `credentials` with its key, as a client presents it.
+pub fn client_certificate(credentials: &WechatPayCredentials) -> ClientCertificate {
+    ClientCertificate {
+        certificate_pem: credentials.merchant_certificate_pem.clone(),
+        private_key_pem: credentials.merchant_private_key_pem.clone(),
     }
 }
 

@@ -96,6 +96,9 @@ fn debug_output_shows_no_secret() {
         platform_public_key_id: "PUB_KEY_ID_1".to_owned(),
         platform_public_key_pem: key.public_key().unwrap().to_pem(),
         v2_key: Some(Secret::new("v2-secret".to_owned())),
+        client_certificate: None,
+        secapi_base_url: None,
+        secapi_ca_certificate_pem: None,
         timeout_ms: 1_000,
     };
     let printed = format!("{config:?}");
