@@ -97,6 +97,9 @@ pub enum Command {
     /// Check the ledger against its invariants.
     #[command(subcommand)]
     Ledger(LedgerCommand),
+    /// The sandbox's simulated providers.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
     /// Write a new server key file (for PostgreSQL deployments, or to start afresh).
     Keygen {
         /// Where to write it; refuses to overwrite an existing file.
@@ -167,6 +170,21 @@ pub enum KeysCommand {
 pub enum ConfigCommand {
     /// Print the effective configuration with secrets masked, and where each value came from.
     Show,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {
+    /// Print what an outside Alipay or WeChat Pay SDK needs to talk to the sandbox
+    /// simulators of this server as if they were the providers (keys included: keep them
+    /// to test mode).
+    Credentials {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// The merchant whose sandbox credentials to print [default: the demo merchant]
+        #[arg(long)]
+        merchant: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,8 @@ mod ledger;
 mod open;
 mod policy;
 mod sandbox_alipay;
+mod sandbox_credentials;
+mod sandbox_wechatpay;
 mod serve;
 mod webhook_config;
 
@@ -15,7 +17,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, FromArgMatches};
 
-use crate::cli::{Cli, Command, ConfigCommand};
+use crate::cli::{Cli, Command, ConfigCommand, SandboxCommand};
 use crate::config::Settings;
 
 fn main() -> ExitCode {
@@ -54,6 +56,9 @@ async fn run(cli: Cli, matches: &clap::ArgMatches) -> anyhow::Result<()> {
         Command::Merchant(command) => admin::merchant(&settings, command).await,
         Command::Keys(command) => admin::keys(&settings, command).await,
         Command::Ledger(command) => ledger::run(&settings, command).await,
+        Command::Sandbox(SandboxCommand::Credentials { json, merchant }) => {
+            sandbox_credentials::run(&settings, json, merchant.as_deref()).await
+        }
         Command::Config(ConfigCommand::Show) => {
             print!("{}", admin::render_config(&settings));
             Ok(())

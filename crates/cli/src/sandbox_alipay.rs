@@ -25,11 +25,19 @@ const ALIPAY_KEY_SETTING: &str = "sandbox_alipay_key";
 const APP_KEY_SETTING: &str = "sandbox_alipay_app_key";
 const APP_ID_SETTING: &str = "sandbox_alipay_app_id";
 
-/// Mounts nothing itself: returns the simulator to mount at [`SANDBOX_ALIPAY_PATH`] and
-/// the service with its test-mode Alipay account pointed at it.
-pub async fn with_sandbox_alipay(payrail: Payrail, base_url: &str) -> anyhow::Result<(Payrail, AlipaySandbox)> {
-    let alipay_key = load_or_create_key(&payrail, ALIPAY_KEY_SETTING).await?;
-    let app_key = load_or_create_key(&payrail, APP_KEY_SETTING).await?;
+/// The sandbox app as an outside Alipay SDK needs it.
+pub struct SandboxAlipayApp {
+    pub gateway_url: String,
+    pub app_id: String,
+    pub app_private_key: Secret<String>,
+    pub alipay_public_key_pem: String,
+}
+
+/// The simulator to mount at [`SANDBOX_ALIPAY_PATH`] of the server at `base_url`, with the
+/// kept sandbox app registered, and that app.
+pub async fn sandbox_alipay(payrail: &Payrail, base_url: &str) -> anyhow::Result<(AlipaySandbox, SandboxAlipayApp)> {
+    let alipay_key = load_or_create_key(payrail, ALIPAY_KEY_SETTING).await?;
+    let app_key = load_or_create_key(payrail, APP_KEY_SETTING).await?;
     let app_id = payrail.load_or_create_sealed_setting(APP_ID_SETTING, || Ok(new_app_id())).await?;
     let sandbox_url = format!("{base_url}{SANDBOX_ALIPAY_PATH}");
     let alipay_key = RsaPrivateKey::from_pem(alipay_key.expose())
@@ -41,15 +49,28 @@ pub async fn with_sandbox_alipay(payrail: Payrail, base_url: &str) -> anyhow::Re
         .and_then(|key| key.public_key())
         .map_err(|e| anyhow::anyhow!("the stored sandbox Alipay app key is unreadable: {e}"))?;
     sandbox.register_app(app_id.expose(), app_public_key);
+    let app = SandboxAlipayApp {
+        gateway_url: sandbox.gateway_url(),
+        app_id: app_id.expose().clone(),
+        app_private_key: app_key,
+        alipay_public_key_pem: sandbox.alipay_public_key().to_pem(),
+    };
+    Ok((sandbox, app))
+}
+
+/// Mounts nothing itself: returns the simulator to mount at [`SANDBOX_ALIPAY_PATH`] and
+/// the service with its test-mode Alipay account pointed at it.
+pub async fn with_sandbox_alipay(payrail: Payrail, base_url: &str) -> anyhow::Result<(Payrail, AlipaySandbox)> {
+    let (sandbox, app) = sandbox_alipay(&payrail, base_url).await?;
     let notify_url = format!("{base_url}/notify/alipay/test");
     // Anyone may hold the sandbox app's key (it is printed for SDKs to use), so the
     // simulator posts only to this server's own notification path, never elsewhere.
     sandbox.allow_notify_urls_starting_with(&format!("{base_url}/notify/alipay/"));
     let config = AlipayConfig {
-        gateway_url: sandbox.gateway_url(),
-        app_id: app_id.expose().clone(),
-        app_private_key: app_key,
-        alipay_public_key: sandbox.alipay_public_key().to_pem(),
+        gateway_url: app.gateway_url,
+        app_id: app.app_id,
+        app_private_key: app.app_private_key,
+        alipay_public_key: app.alipay_public_key_pem,
         timeout_ms: ALIPAY_TIMEOUT_MS,
     };
     let client = AlipayClient::new(&config, Arc::new(SystemClock))

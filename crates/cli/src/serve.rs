@@ -1,5 +1,6 @@
-//! `payrail serve`: the HTTP server (with the sandbox card network and Alipay mounted), the job workers (maintenance included) and the
-//! webhook dispatcher, until SIGINT or SIGTERM.
+//! `payrail serve`: the HTTP server (with the sandbox card network, Alipay and WeChat Pay
+//! mounted), the job workers (maintenance included) and the webhook dispatcher, until
+//! SIGINT or SIGTERM.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,7 +11,7 @@ use anyhow::Context;
 use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::{Mode, Secret};
 use payrail_http::{AppState, Metrics};
-use payrail_sandbox::{CardNetwork, alipay_router, card_network_router};
+use payrail_sandbox::{CardNetwork, alipay_router, card_network_router, wechatpay_router};
 use payrail_service::Bootstrapped;
 use payrail_service::jobs::{JobRegistry, JobRunner, RunnerOptions};
 use payrail_service::{Payrail, SystemClock};
@@ -18,6 +19,7 @@ use payrail_service::{Payrail, SystemClock};
 use crate::config::Settings;
 use crate::open::open_payrail;
 use crate::sandbox_alipay::{SANDBOX_ALIPAY_PATH, with_sandbox_alipay};
+use crate::sandbox_wechatpay::{SANDBOX_WECHATPAY_PATH, sandbox_wechatpay};
 
 /// Time allowed after the request timeout for responses to be written during shutdown.
 const SHUTDOWN_GRACE_EXTRA_MS: u64 = 5_000;
@@ -37,11 +39,13 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let base_url = local_base_url(address);
     let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url)?;
     let (payrail, alipay) = with_sandbox_alipay(payrail, &base_url).await?;
+    let (wechatpay, _) = sandbox_wechatpay(&payrail, &base_url).await?;
     let metrics = Arc::new(Metrics::default());
     let state = AppState { payrail: payrail.clone(), limits: settings.limits.clone(), metrics: Arc::clone(&metrics) };
     let app = payrail_http::router(state)
         .nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network))
-        .nest(SANDBOX_ALIPAY_PATH, alipay_router(alipay));
+        .nest(SANDBOX_ALIPAY_PATH, alipay_router(alipay))
+        .nest(SANDBOX_WECHATPAY_PATH, wechatpay_router(wechatpay));
     tracing::info!(%address, "Payrail is listening");
     println!("Payrail is listening on http://{address} (API docs at http://{address}/docs)");
 
@@ -86,7 +90,7 @@ const CARD_NETWORK_TIMEOUT_MS: u64 = 10_000;
 
 /// The address this server answers on, as a URL other local processes (and the server
 /// itself) can use.
-fn local_base_url(address: SocketAddr) -> String {
+pub(crate) fn local_base_url(address: SocketAddr) -> String {
     let ip = if address.ip().is_unspecified() { IpAddr::from([127, 0, 0, 1]) } else { address.ip() };
     format!("http://{}", SocketAddr::new(ip, address.port()))
 }

@@ -15,4 +15,4 @@ pub mod wechatpay;
 
 pub use alipay::{AlipayCredentials, AlipaySandbox, alipay_router};
 pub use card_network::{CardNetwork, card_network_router};
-pub use wechatpay::{WechatPay, WechatPayCredentials, wechatpay_router};
+pub use wechatpay::{KeptKeys, KeptMerchant, WechatPay, WechatPayCredentials, wechatpay_router};

@@ -12,6 +12,7 @@ mod http;
 mod instances;
 mod ledger;
 mod receiver;
+mod sandbox;
 mod serve;
 mod server;
 mod tidy;

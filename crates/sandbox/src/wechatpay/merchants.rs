@@ -37,6 +37,44 @@ pub struct WechatPayCredentials {
     pub secapi_base_url: Option<String>,
 }
 
+/// The simulator's keys as a later run needs them ([`super::WechatPay::kept_keys`]).
+/// Serializes to JSON for keeping; `Debug` masks the secrets.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct KeptKeys {
+    #[serde(with = "secret_text")]
+    pub platform_private_key_pem: Secret<String>,
+    pub platform_key_id: String,
+    pub merchants: Vec<KeptMerchant>,
+}
+
+/// One merchant's identifiers and keys, kept for a later run.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct KeptMerchant {
+    pub mchid: String,
+    pub appid: String,
+    pub serial_no: String,
+    #[serde(with = "secret_text")]
+    pub private_key_pem: Secret<String>,
+    #[serde(with = "secret_text")]
+    pub apiv3_key: Secret<String>,
+    #[serde(with = "secret_text")]
+    pub v2_key: Secret<String>,
+}
+
+/// A secret written as its text: only for values that are then sealed as a whole.
+mod secret_text {
+    use payrail_domain::Secret;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(secret: &Secret<String>, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(secret.expose())
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Secret<String>, D::Error> {
+        String::deserialize(deserializer).map(Secret::new)
+    }
+}
+
 /// One merchant as the simulator knows it.
 #[derive(Clone)]
 pub(crate) struct Merchant {
@@ -68,6 +106,34 @@ impl Merchant {
             v2_key: Secret::new(token(32)),
             certificate,
         })
+    }
+
+    /// A merchant a previous run kept, with a certificate from this run's CA.
+    pub(crate) fn restore(kept: &KeptMerchant, authority: &Authority) -> Result<Merchant, MerchantError> {
+        let key = RsaPrivateKey::from_pem(kept.private_key_pem.expose())?;
+        let private_key_pem = key.to_pkcs8_pem()?;
+        let certificate = authority.issue_client(&kept.mchid, &kept.serial_no, &private_key_pem)?;
+        Ok(Merchant {
+            mchid: kept.mchid.clone(),
+            appid: kept.appid.clone(),
+            serial_no: kept.serial_no.clone(),
+            public_key: key.public_key()?,
+            private_key_pem: Secret::new(private_key_pem),
+            apiv3_key: kept.apiv3_key.clone(),
+            v2_key: kept.v2_key.clone(),
+            certificate,
+        })
+    }
+
+    pub(crate) fn kept(&self) -> KeptMerchant {
+        KeptMerchant {
+            mchid: self.mchid.clone(),
+            appid: self.appid.clone(),
+            serial_no: self.serial_no.clone(),
+            private_key_pem: self.private_key_pem.clone(),
+            apiv3_key: self.apiv3_key.clone(),
+            v2_key: self.v2_key.clone(),
+        }
     }
 
     pub(crate) fn credentials(&self, base_url: &str, platform: &Platform, secapi: &Secapi<'_>) -> WechatPayCredentials {
@@ -112,8 +178,11 @@ pub(crate) struct Platform {
 
 impl Platform {
     pub(crate) fn generate() -> Result<Platform, CryptoError> {
-        let key = RsaPrivateKey::generate()?;
+        Platform::from_key(RsaPrivateKey::generate()?, &format!("PUB_KEY_ID_01{}", digits(30)))
+    }
+
+    pub(crate) fn from_key(key: RsaPrivateKey, key_id: &str) -> Result<Platform, CryptoError> {
         let public_key_pem = key.public_key()?.to_pem();
-        Ok(Platform { key, key_id: format!("PUB_KEY_ID_01{}", digits(30)), public_key_pem })
+        Ok(Platform { key, key_id: key_id.to_owned(), public_key_pem })
     }
 }

@@ -61,14 +61,15 @@ use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 use payrail_crypto::CryptoError;
-use payrail_domain::{Clock, Timestamp};
+use payrail_crypto::rsa::RsaPrivateKey;
+use payrail_domain::{Clock, Secret, Timestamp};
 
 use book::Book;
 use certificates::Authority;
 use merchants::{Merchant, MerchantError, Platform, Secapi};
 use notify::Notifier;
 
-pub use merchants::WechatPayCredentials;
+pub use merchants::{KeptKeys, KeptMerchant, WechatPayCredentials};
 pub use micropay::{
     CODE_AUTH_CODE_EXPIRED, CODE_IMMEDIATE_SUCCESS, CODE_NOT_ENOUGH, CODE_USER_PAYING_FOREVER,
     CODE_USER_PAYING_THEN_SUCCESS,
@@ -139,7 +140,32 @@ impl WechatPay {
         objects_max: usize,
         time_divisor: u64,
     ) -> Result<WechatPay, WechatPaySetupError> {
-        let platform = Platform::generate()?;
+        WechatPay::with_platform(public_base_url, clock, Platform::generate()?, objects_max, time_divisor)
+    }
+
+    /// As [`WechatPay::with_limits`], signing with the platform key a previous run kept
+    /// ([`WechatPay::kept_keys`]), so credentials handed out before a restart still verify.
+    pub fn with_kept_platform_key(
+        public_base_url: &str,
+        clock: Arc<dyn Clock>,
+        kept: &KeptKeys,
+        objects_max: usize,
+        time_divisor: u64,
+    ) -> Result<WechatPay, WechatPaySetupError> {
+        let platform = Platform::from_key(
+            RsaPrivateKey::from_pem(kept.platform_private_key_pem.expose())?,
+            &kept.platform_key_id,
+        )?;
+        WechatPay::with_platform(public_base_url, clock, platform, objects_max, time_divisor)
+    }
+
+    fn with_platform(
+        public_base_url: &str,
+        clock: Arc<dyn Clock>,
+        platform: Platform,
+        objects_max: usize,
+        time_divisor: u64,
+    ) -> Result<WechatPay, WechatPaySetupError> {
         let notifier = Notifier::new(time_divisor).map_err(WechatPaySetupError::Client)?;
         let shared = Shared {
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
@@ -164,6 +190,31 @@ impl WechatPay {
         }
         merchants.push(merchant);
         Ok(credentials)
+    }
+
+    /// Registers a merchant a previous run kept ([`WechatPay::kept_keys`]) and returns its
+    /// credentials. Its certificate is issued anew by this run's CA.
+    pub fn restore_merchant(&self, kept: &KeptMerchant) -> Result<WechatPayCredentials, WechatPaySetupError> {
+        let merchant = Merchant::restore(kept, &self.shared.authority)?;
+        let credentials = self.credentials_of(&merchant);
+        let mut merchants = lock(&self.shared.merchants);
+        if merchants.len() >= MERCHANTS_MAX {
+            return Err(WechatPaySetupError::TooManyMerchants);
+        }
+        merchants.retain(|known| known.mchid != kept.mchid);
+        merchants.push(merchant);
+        Ok(credentials)
+    }
+
+    /// What a later run needs to sign as this simulator and to know its merchants again:
+    /// the platform key and every merchant's identifiers and keys. Secret: keep it sealed.
+    pub fn kept_keys(&self) -> Result<KeptKeys, WechatPaySetupError> {
+        let merchants = lock(&self.shared.merchants).iter().map(Merchant::kept).collect();
+        Ok(KeptKeys {
+            platform_private_key_pem: Secret::new(self.shared.platform.key.to_pkcs8_pem()?),
+            platform_key_id: self.shared.platform.key_id.clone(),
+            merchants,
+        })
     }
 
     /// The credentials of the merchant `mchid`, if it is registered.

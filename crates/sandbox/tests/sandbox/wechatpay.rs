@@ -170,3 +170,36 @@ async fn secapi_is_not_served_over_plain_http() {
     let answer = simulator.send(request, "<xml></xml>").await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "reverse needs the mutual-TLS listener");
 }
+
+#[tokio::test]
+async fn a_simulator_restored_from_kept_keys_signs_as_before_and_knows_its_merchants() {
+    let clock = Arc::new(FixedClock(Timestamp::from_unix_ms(START_MS).unwrap()));
+    let first = WechatPay::with_limits(BASE_URL, clock.clone(), 100, 1_000).unwrap();
+    let issued = first.add_merchant().unwrap();
+    let kept: payrail_sandbox::KeptKeys =
+        serde_json::from_str(&serde_json::to_string(&first.kept_keys().unwrap()).unwrap()).unwrap();
+    assert!(!format!("{kept:?}").contains(issued.apiv3_key.expose()), "Debug must mask the kept secrets");
+
+    let second = WechatPay::with_kept_platform_key(BASE_URL, clock, &kept, 100, 1_000).unwrap();
+    let restored = second.restore_merchant(&kept.merchants[0]).unwrap();
+    assert_eq!(restored.mchid, issued.mchid);
+    assert_eq!(restored.merchant_serial_no, issued.merchant_serial_no);
+    assert_eq!(restored.platform_public_key_id, issued.platform_public_key_id);
+    assert_eq!(restored.platform_public_key_pem, issued.platform_public_key_pem);
+    assert_eq!(restored.apiv3_key.expose(), issued.apiv3_key.expose());
+    assert_eq!(restored.v2_key.expose(), issued.v2_key.expose());
+
+    // The restored simulator accepts the merchant's signed requests and signs with the kept key.
+    let simulator = Simulator { router: Router::new().nest(PREFIX, wechatpay_router(second)), credentials: issued };
+    let answer = simulator.v3(Method::POST, "/v3/pay/transactions/native", &simulator.order("T-KEPT-1")).await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", String::from_utf8_lossy(&answer.body));
+    let platform = RsaPublicKey::from_pem(&simulator.credentials.platform_public_key_pem).unwrap();
+    let header = |name: &str| answer.headers.get(name).unwrap().to_str().unwrap().to_owned();
+    let message = format!(
+        "{}\n{}\n{}\n",
+        header("wechatpay-timestamp"),
+        header("wechatpay-nonce"),
+        String::from_utf8_lossy(&answer.body)
+    );
+    assert!(platform.verify_base64(message.as_bytes(), &header("wechatpay-signature")));
+}

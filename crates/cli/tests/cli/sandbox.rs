@@ -1,0 +1,89 @@
+//! `payrail sandbox credentials`: the printed credentials let outside clients (here
+//! Payrail's own channel clients, standing in for any SDK) talk to the running server's
+//! simulators as if they were Alipay and WeChat Pay, and they stay the same from one
+//! process to the next.
+
+use std::sync::Arc;
+
+use payrail_channels::alipay::{AlipayClient, AlipayConfig, PrecreateRequest};
+use payrail_channels::wechatpay::{Fen, OrderRequest, WechatPayClient, WechatPayConfig};
+use payrail_domain::{Currency, Money, Secret};
+use payrail_service::SystemClock;
+use payrail_testkit::on_each_backend;
+use serde_json::Value;
+
+use crate::helpers::Setup;
+
+fn text(credentials: &Value, provider: &str, field: &str) -> String {
+    credentials[provider][field].as_str().unwrap_or_else(|| panic!("no {provider}.{field} in {credentials}")).to_owned()
+}
+
+#[tokio::test]
+async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
+    on_each_backend(|database| async move {
+        let setup = Setup::new(database);
+        let server = setup.start_server();
+        let listen = format!("127.0.0.1:{}", server.port);
+        let printed = setup.run_ok(&["--listen", &listen, "sandbox", "credentials", "--json"]);
+        assert_eq!(printed, setup.run_ok(&["--listen", &listen, "sandbox", "credentials", "--json"]));
+        let credentials: Value = serde_json::from_str(&printed).expect("JSON");
+        let cny = Money::new(1234, Currency::parse("CNY").expect("CNY"));
+
+        let alipay = AlipayClient::new(
+            &AlipayConfig {
+                gateway_url: text(&credentials, "alipay", "gateway_url"),
+                app_id: text(&credentials, "alipay", "app_id"),
+                app_private_key: Secret::new(text(&credentials, "alipay", "app_private_key_pem")),
+                alipay_public_key: text(&credentials, "alipay", "alipay_public_key_pem"),
+                timeout_ms: 10_000,
+            },
+            Arc::new(SystemClock),
+        )
+        .expect("an Alipay client");
+        let request = PrecreateRequest {
+            out_trade_no: "T-CREDENTIALS-1".into(),
+            amount: cny,
+            subject: "credentials".into(),
+            notify_url: None,
+            time_expire: None,
+        };
+        let precreated = alipay.precreate(&request).await.expect("the gateway takes the printed app's request");
+        assert!(precreated.qr_code.contains("/sandbox/alipay/buyer/"), "{precreated:?}");
+
+        let wechatpay = WechatPayClient::new(
+            WechatPayConfig {
+                base_url: text(&credentials, "wechatpay", "base_url"),
+                mchid: text(&credentials, "wechatpay", "mchid"),
+                appid: text(&credentials, "wechatpay", "appid"),
+                merchant_serial_no: text(&credentials, "wechatpay", "merchant_serial_no"),
+                merchant_private_key_pem: Secret::new(text(&credentials, "wechatpay", "merchant_private_key_pem")),
+                apiv3_key: Secret::new(text(&credentials, "wechatpay", "apiv3_key")),
+                platform_public_key_id: text(&credentials, "wechatpay", "platform_public_key_id"),
+                platform_public_key_pem: text(&credentials, "wechatpay", "platform_public_key_pem"),
+                v2_key: Some(Secret::new(text(&credentials, "wechatpay", "v2_key"))),
+                client_certificate: None,
+                secapi_base_url: None,
+                secapi_ca_certificate_pem: None,
+                timeout_ms: 10_000,
+            },
+            Arc::new(SystemClock),
+        )
+        .expect("a WeChat Pay client");
+        let order = OrderRequest {
+            out_trade_no: "T-CREDENTIALS-2".into(),
+            description: "credentials".into(),
+            amount: Fen::parse(cny).expect("fen"),
+            notify_url: "https://shop.test/notify".into(),
+            time_expire: None,
+            attach: None,
+        };
+        let code_url = wechatpay.native(&order).await.expect("the simulator takes the printed merchant's request");
+        assert!(code_url.starts_with("weixin://wxpay/bizpayurl?pr="), "{code_url}");
+
+        let text_form = setup.run_ok(&["--listen", &listen, "sandbox", "credentials"]);
+        assert!(text_form.contains("[alipay]") && text_form.contains("[wechatpay]"), "{text_form}");
+        let unknown = setup.run(&["sandbox", "credentials", "--merchant", "mer_00000000000000000000000000"]);
+        assert!(!unknown.status.success(), "an unknown merchant was accepted:\n{}", unknown.describe());
+    })
+    .await;
+}
