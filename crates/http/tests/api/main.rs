@@ -5,6 +5,7 @@
 
 mod account;
 mod alipay;
+mod alipay_barcode;
 mod api_keys;
 mod auth;
 mod balance;
