@@ -198,6 +198,12 @@ impl Payrail {
         reason: Option<&str>,
     ) -> Result<Payment, ServiceError> {
         let reason = reason.map(CancellationReason::parse_requested).transpose()?;
+        // Checked first: only the caller's own payment is closed at its channel.
+        self.get_payment(caller, id).await?;
+        // The trade of a QR code is closed at Alipay first. If it was paid meanwhile, the
+        // payment has succeeded and the cancel below is refused; if Alipay could not be
+        // reached, the cancel goes ahead and a late payment is recorded as a discrepancy.
+        self.closed_at_channel_first(id).await?;
         let (answering, id, now) = (caller.clone(), id.clone(), self.clock.now());
         let (payment, held) = self
             .store

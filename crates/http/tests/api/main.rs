@@ -6,6 +6,7 @@
 mod account;
 mod alipay;
 mod alipay_barcode;
+mod alipay_notifications;
 mod api_keys;
 mod auth;
 mod balance;

@@ -153,11 +153,12 @@ impl Payrail {
         })
     }
 
-    /// Before an expired payment is canceled here, its trade is closed at Alipay, so the
-    /// payer cannot pay what Payrail gave up on. Returns whether the payment may be
-    /// canceled now. A trade Alipay refuses to close because it was paid makes the payment
-    /// succeed instead (by query); any other failure leaves it for the next sweep.
-    pub(crate) async fn closed_at_channel_before_expiry(&self, id: &PaymentId) -> Result<bool, ServiceError> {
+    /// Before a payment waiting on a QR code is canceled here (expired, or by the
+    /// merchant), its trade is closed at Alipay, so the payer cannot pay what Payrail gave
+    /// up on. Returns whether the payment may be canceled now. A trade Alipay refuses to
+    /// close because it was paid makes the payment succeed instead (by query); any other
+    /// failure is logged and answered `false`.
+    pub(crate) async fn closed_at_channel_first(&self, id: &PaymentId) -> Result<bool, ServiceError> {
         let payment = self.get_payment_unchecked(id).await?;
         if payment.payment_method_type != Some(PaymentMethodType::AlipayQr)
             || payment.status != PaymentStatus::RequiresAction
@@ -165,18 +166,22 @@ impl Payrail {
             return Ok(true);
         }
         let mode = if payment.livemode { Mode::Live } else { Mode::Test };
+        let Ok(account) = self.alipay_account(mode) else {
+            // Alipay is no longer configured: nothing can be closed, nor paid through Payrail.
+            return Ok(true);
+        };
         let attempt = self.latest_attempt_record(id).await?;
         // A trade never scanned is unknown to close (`NotFound`); Alipay was told the same
         // expiry (`time_expire`), so nobody can pay it any more either.
-        match self.alipay_account(mode)?.client.close(attempt.id.as_str()).await {
+        match account.client.close(attempt.id.as_str()).await {
             Ok(_) => Ok(true),
             Err(error) if matches!(error.code(), Some(TRADE_STATUS_ERROR | TRADE_HAS_SUCCESS)) => {
                 let resolved = self.resolve_latest_attempt(id).await?;
-                tracing::info!(payment_id = %id, status = resolved.status.as_str(), "an expiring trade was paid at alipay");
+                tracing::info!(payment_id = %id, status = resolved.status.as_str(), "a trade being closed was paid at alipay");
                 Ok(false)
             }
             Err(error) => {
-                tracing::warn!(payment_id = %id, %error, "could not close an expiring trade at alipay; trying later");
+                tracing::warn!(payment_id = %id, %error, "could not close a trade at alipay");
                 Ok(false)
             }
         }
