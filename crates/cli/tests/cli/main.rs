@@ -12,6 +12,7 @@ mod http;
 mod instances;
 mod ledger;
 mod receiver;
+mod sandbox_alipay;
 mod serve;
 mod server;
 mod tidy;
