@@ -54,6 +54,7 @@ crate::payment::named_enum!(
     PaymentMethodType {
         Card = "card",
         AlipayQr = "alipay_qr",
+        AlipayBarcode = "alipay_barcode",
     }
 );
 

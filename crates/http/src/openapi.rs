@@ -107,10 +107,20 @@ pub(crate) struct CreatePayment {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code, reason = "documents the request")]
 pub(crate) struct PaymentMethodInput {
-    /// `card`, or `alipay_qr` (CNY only; the payer scans a QR code with Alipay).
+    /// `card`, `alipay_qr` (CNY only; the payer scans a QR code with Alipay) or
+    /// `alipay_barcode` (CNY only; the cashier scanned the payer's payment code).
     r#type: String,
     /// With `type: card` only.
     card: Option<CardInputBody>,
+    /// With `type: alipay_barcode` only.
+    alipay_barcode: Option<AlipayBarcodeBody>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the request")]
+pub(crate) struct AlipayBarcodeBody {
+    /// The payer's payment code as scanned: 16 to 24 digits. Never stored or shown.
+    auth_code: String,
 }
 
 #[derive(utoipa::ToSchema)]
@@ -143,7 +153,7 @@ pub(crate) struct PaymentBody {
     /// `code`, `decline_code` and `message` of the last failed attempt.
     last_payment_error: Option<std::collections::BTreeMap<String, String>>,
     /// For cards: `{"type":"card","card":{"brand","last4","exp_month","exp_year"}}`; never the
-    /// number. For Alipay: `{"type":"alipay_qr"}`.
+    /// number. For Alipay: `{"type":"alipay_qr"}` or `{"type":"alipay_barcode"}`.
     payment_method: Option<std::collections::BTreeMap<String, String>>,
     /// While `requires_action`: `{"type":"redirect_to_url","redirect_to_url":{"url"}}` (3-D
     /// Secure), or `{"type":"alipay_display_qr_code","alipay_display_qr_code":{"data",

@@ -38,6 +38,9 @@ impl Payrail {
         match method {
             Some(PaymentMethodInput::Card(card)) => self.charge(caller, target, card).await,
             Some(PaymentMethodInput::AlipayQr) => self.charge_alipay_qr(caller, target).await,
+            Some(PaymentMethodInput::AlipayBarcode { auth_code }) => {
+                self.charge_alipay_barcode(caller, target, auth_code).await
+            }
             None => match self.get_payment(caller, id).await?.payment_method_type {
                 Some(PaymentMethodType::AlipayQr) => self.charge_alipay_qr(caller, target).await,
                 _ => Err(Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
@@ -279,6 +282,7 @@ pub(crate) struct VaultEntry {
 pub(crate) enum Attach {
     Card(Box<VaultEntry>),
     AlipayQr,
+    AlipayBarcode,
 }
 
 /// Attaches `method` to `payment` (vaulting a card); returns the channel it is charged on.
@@ -305,6 +309,10 @@ async fn attach(
         }
         Attach::AlipayQr => {
             payment.payment_method_type = Some(PaymentMethodType::AlipayQr);
+            Ok(ALIPAY_CHANNEL)
+        }
+        Attach::AlipayBarcode => {
+            payment.payment_method_type = Some(PaymentMethodType::AlipayBarcode);
             Ok(ALIPAY_CHANNEL)
         }
     }

@@ -39,7 +39,7 @@ use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::{Clock, Mode, RequestId};
 use payrail_store::{Store, settings};
 
-pub use alipay::ALIPAY_CHANNEL;
+pub use alipay::{ALIPAY_CHANNEL, DEFAULT_PAYER_WAIT_MS, PAYER_WAIT_MS_MAX};
 pub use api_keys::{Caller, CreatedApiKey};
 pub use balance::Balance;
 pub use balance_transactions::{
@@ -79,6 +79,8 @@ pub struct Payrail {
     policy: Arc<Policy>,
     webhooks: Arc<webhooks::options::Webhooks>,
     public_base_url: Arc<str>,
+    /// How long a payment-code request waits for the payer to confirm.
+    alipay_payer_wait_ms: u64,
 }
 
 /// A random 256-bit token in hex, for secrets Payrail makes for itself (the sandbox
@@ -119,6 +121,7 @@ impl Payrail {
                     .unwrap_or_else(|_| unreachable!("the default webhook options are valid")),
             ),
             public_base_url: Arc::from("http://127.0.0.1:8080"),
+            alipay_payer_wait_ms: alipay::DEFAULT_PAYER_WAIT_MS,
         }
     }
 
@@ -143,6 +146,13 @@ impl Payrail {
             Mode::Live => channels.alipay_live = Some(account),
         }
         self.channels = Arc::new(channels);
+        self
+    }
+
+    /// How long an `alipay_barcode` request waits for the payer to confirm on their phone
+    /// before it answers `processing` (the sweep then goes on asking).
+    pub fn with_alipay_payer_wait_ms(mut self, wait_ms: u64) -> Payrail {
+        self.alipay_payer_wait_ms = wait_ms;
         self
     }
 

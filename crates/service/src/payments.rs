@@ -38,6 +38,10 @@ pub enum PaymentMethodInput {
     Card(CardInput),
     /// A QR code the payer scans with the Alipay app.
     AlipayQr,
+    /// The payer's Alipay payment code, as the cashier scanned it.
+    AlipayBarcode {
+        auth_code: Secret<String>,
+    },
 }
 
 /// `POST /v1/payments`, as parsed from the request.
@@ -71,7 +75,10 @@ impl Payrail {
         if let Some(url) = &payment.notify_url {
             self.check_delivery_url(url, caller.mode, "notify_url").await?;
         }
-        if matches!(request.payment_method, Some(PaymentMethodInput::AlipayQr)) {
+        if matches!(
+            request.payment_method,
+            Some(PaymentMethodInput::AlipayQr | PaymentMethodInput::AlipayBarcode { .. })
+        ) {
             alipay_accepts(&payment)?;
         }
         match (request.confirm, request.payment_method) {
@@ -81,14 +88,17 @@ impl Payrail {
             (true, Some(PaymentMethodInput::AlipayQr)) => {
                 self.charge_alipay_qr(caller, ChargeTarget::New(Box::new(payment))).await
             }
+            (true, Some(PaymentMethodInput::AlipayBarcode { auth_code })) => {
+                self.charge_alipay_barcode(caller, ChargeTarget::New(Box::new(payment)), auth_code).await
+            }
             (true, None) => {
                 let message = "confirm: true needs a payment_method";
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
             }
-            (false, Some(PaymentMethodInput::Card(_))) => {
-                // The CVC is never stored, so a card can only be charged in the request that
-                // carries it.
-                let message = "a card can only be given together with confirm: true";
+            (false, Some(PaymentMethodInput::Card(_) | PaymentMethodInput::AlipayBarcode { .. })) => {
+                // The CVC and the payment code are never stored, so a card or a code can
+                // only be charged in the request that carries it.
+                let message = "a card or payment code can only be given together with confirm: true";
                 Err(Problem::invalid_request("payment_method_requires_confirm", message).with_param("confirm").into())
             }
             (false, method) => {
@@ -188,6 +198,12 @@ impl Payrail {
         reason: Option<&str>,
     ) -> Result<Payment, ServiceError> {
         let reason = reason.map(CancellationReason::parse_requested).transpose()?;
+        // Checked first: only the caller's own payment is closed at its channel.
+        self.get_payment(caller, id).await?;
+        // The trade of a QR code is closed at Alipay first. If it was paid meanwhile, the
+        // payment has succeeded and the cancel below is refused; if Alipay could not be
+        // reached, the cancel goes ahead and a late payment is recorded as a discrepancy.
+        self.closed_at_channel_first(id).await?;
         let (answering, id, now) = (caller.clone(), id.clone(), self.clock.now());
         let (payment, held) = self
             .store

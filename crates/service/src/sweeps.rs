@@ -46,7 +46,8 @@ impl Payrail {
         let stuck = self.due(&[PaymentStatus::Processing], SweepClock::NextQuery, now).await?;
         let mut report = SweepReport::default();
         for id in &expired {
-            if !self.closed_at_channel_before_expiry(id).await? {
+            // Not yet closed at the channel (or found paid there): left for the next round.
+            if !self.closed_at_channel_first(id).await? {
                 continue;
             }
             report.expired +=

@@ -193,8 +193,15 @@ fn payment_method_input(body: &Fields) -> Result<Option<PaymentMethodInput>, Pro
             method.only(&["type"])?;
             Ok(Some(PaymentMethodInput::AlipayQr))
         }
+        "alipay_barcode" => {
+            method.only(&["type", "alipay_barcode"])?;
+            let barcode = method.require("alipay_barcode", method.object("alipay_barcode")?)?;
+            barcode.only(&["auth_code"])?;
+            let auth_code = Secret::new(barcode.require("auth_code", barcode.text("auth_code")?)?);
+            Ok(Some(PaymentMethodInput::AlipayBarcode { auth_code }))
+        }
         _ => {
-            let message = "payment_method[type] must be card or alipay_qr";
+            let message = "payment_method[type] must be card, alipay_qr or alipay_barcode";
             Err(Problem::invalid_request("payment_method_unsupported", message).with_param("payment_method[type]"))
         }
     }

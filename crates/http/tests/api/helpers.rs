@@ -138,6 +138,12 @@ impl TestApp {
         TestApp::spawn_configured(db, limits, Box::new(|payrail| payrail), Options::default()).await
     }
 
+    /// As [`TestApp::spawn_alipay`], with the service configured by `configure` first.
+    pub async fn spawn_alipay_with(db: TestDatabase, configure: impl FnOnce(Payrail) -> Payrail + 'static) -> TestApp {
+        let options = Options { alipay: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), options).await
+    }
+
     /// As [`TestApp::spawn_alipay`], with every Alipay notification lost on the way.
     pub async fn spawn_alipay_unnotified(db: TestDatabase) -> TestApp {
         let options = Options { alipay: true, alipay_notifications_lost: true, ..Options::default() };

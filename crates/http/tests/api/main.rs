@@ -5,6 +5,8 @@
 
 mod account;
 mod alipay;
+mod alipay_barcode;
+mod alipay_notifications;
 mod api_keys;
 mod auth;
 mod balance;

@@ -1,5 +1,6 @@
 //! Charging through Alipay: QR-code payments (`alipay.trade.precreate`), resolving an
-//! attempt by `alipay.trade.query`, and refunds. Notifications are in `notify.rs`.
+//! attempt by `alipay.trade.query`, and refunds. Payment codes are in `barcode.rs`,
+//! notifications in `notify.rs`.
 //!
 //! Invariant: the attempt's id is the `out_trade_no` Alipay receives, committed before the
 //! first call and reused on every later one (a repeated precreate under the same
@@ -8,8 +9,11 @@
 //!
 //! Alipay takes CNY only and has no separate capture: a paid trade is a captured payment.
 
+mod barcode;
 mod notify;
 mod refunds;
+
+pub use barcode::{DEFAULT_PAYER_WAIT_MS, PAYER_WAIT_MS_MAX};
 
 use payrail_channels::ChannelError;
 use payrail_channels::alipay::{AlipayClient, PrecreateRequest, Precreated, Trade, TradeStatus};
@@ -29,7 +33,7 @@ use crate::{Caller, Payrail, ServiceError};
 pub const ALIPAY_CHANNEL: &str = "alipay";
 /// Alipay's refusals to close a trade that was paid.
 const TRADE_STATUS_ERROR: &str = "ACQ.TRADE_STATUS_ERROR";
-const TRADE_HAS_SUCCESS: &str = "ACQ.TRADE_HAS_SUCCESS";
+pub(crate) const TRADE_HAS_SUCCESS: &str = "ACQ.TRADE_HAS_SUCCESS";
 /// The longest order subject Payrail sends (Alipay takes 256).
 const SUBJECT_CHARS_MAX: usize = 128;
 
@@ -136,9 +140,12 @@ impl Payrail {
             Err(_) => return Ok(AttemptResult::Unchanged),
         };
         Ok(match trade {
-            Some(trade) if trade.status.is_paid() => paid_result(attempt, &trade),
+            Some(trade) if trade.status.is_paid() => paid_result(&attempt.id, attempt.amount_minor, &trade),
             Some(trade) if trade.status == TradeStatus::Closed => {
                 AttemptResult::Failed { problem: alipay_problem(), decline_code: Some("TRADE_CLOSED".to_owned()) }
+            }
+            _ if payment.payment_method_type == Some(PaymentMethodType::AlipayBarcode) => {
+                self.resolve_barcode_attempt(&account, payment, attempt).await
             }
             // Waiting for the payer, or never scanned: only a lost QR code needs asking for.
             _ if payment.status == PaymentStatus::Processing => self.precreate(&account, payment, &attempt.id).await,
@@ -146,11 +153,12 @@ impl Payrail {
         })
     }
 
-    /// Before an expired payment is canceled here, its trade is closed at Alipay, so the
-    /// payer cannot pay what Payrail gave up on. Returns whether the payment may be
-    /// canceled now. A trade Alipay refuses to close because it was paid makes the payment
-    /// succeed instead (by query); any other failure leaves it for the next sweep.
-    pub(crate) async fn closed_at_channel_before_expiry(&self, id: &PaymentId) -> Result<bool, ServiceError> {
+    /// Before a payment waiting on a QR code is canceled here (expired, or by the
+    /// merchant), its trade is closed at Alipay, so the payer cannot pay what Payrail gave
+    /// up on. Returns whether the payment may be canceled now. A trade Alipay refuses to
+    /// close because it was paid makes the payment succeed instead (by query); any other
+    /// failure is logged and answered `false`.
+    pub(crate) async fn closed_at_channel_first(&self, id: &PaymentId) -> Result<bool, ServiceError> {
         let payment = self.get_payment_unchecked(id).await?;
         if payment.payment_method_type != Some(PaymentMethodType::AlipayQr)
             || payment.status != PaymentStatus::RequiresAction
@@ -158,18 +166,22 @@ impl Payrail {
             return Ok(true);
         }
         let mode = if payment.livemode { Mode::Live } else { Mode::Test };
+        let Ok(account) = self.alipay_account(mode) else {
+            // Alipay is no longer configured: nothing can be closed, nor paid through Payrail.
+            return Ok(true);
+        };
         let attempt = self.latest_attempt_record(id).await?;
         // A trade never scanned is unknown to close (`NotFound`); Alipay was told the same
         // expiry (`time_expire`), so nobody can pay it any more either.
-        match self.alipay_account(mode)?.client.close(attempt.id.as_str()).await {
+        match account.client.close(attempt.id.as_str()).await {
             Ok(_) => Ok(true),
             Err(error) if matches!(error.code(), Some(TRADE_STATUS_ERROR | TRADE_HAS_SUCCESS)) => {
                 let resolved = self.resolve_latest_attempt(id).await?;
-                tracing::info!(payment_id = %id, status = resolved.status.as_str(), "an expiring trade was paid at alipay");
+                tracing::info!(payment_id = %id, status = resolved.status.as_str(), "a trade being closed was paid at alipay");
                 Ok(false)
             }
             Err(error) => {
-                tracing::warn!(payment_id = %id, %error, "could not close an expiring trade at alipay; trying later");
+                tracing::warn!(payment_id = %id, %error, "could not close a trade at alipay");
                 Ok(false)
             }
         }
@@ -184,10 +196,10 @@ impl Payrail {
 
 /// A paid trade found by query: the payment succeeds, unless the amount differs from the
 /// attempt's, which a person must look at.
-fn paid_result(attempt: &StoredAttempt, trade: &Trade) -> AttemptResult {
-    if trade.total_amount.amount_minor() != attempt.amount_minor || trade.total_amount.currency().code() != "CNY" {
+fn paid_result(attempt_id: &AttemptId, amount_minor: i64, trade: &Trade) -> AttemptResult {
+    if trade.total_amount.amount_minor() != amount_minor || trade.total_amount.currency().code() != "CNY" {
         tracing::error!(
-            attempt_id = %attempt.id, trade_no = trade.trade_no,
+            attempt_id = %attempt_id, trade_no = trade.trade_no,
             "alipay reports a paid trade whose amount differs from the attempt; nothing was changed"
         );
         return AttemptResult::Unchanged;
@@ -197,12 +209,12 @@ fn paid_result(attempt: &StoredAttempt, trade: &Trade) -> AttemptResult {
 }
 
 /// The order's subject as Alipay shows it to the payer.
-fn subject(payment: &Payment) -> String {
+pub(crate) fn subject(payment: &Payment) -> String {
     let text = payment.description.as_ref().map_or(payment.merchant_order_no.as_str(), |d| d.as_str());
     text.chars().take(SUBJECT_CHARS_MAX).collect()
 }
 
-fn alipay_problem() -> Problem {
+pub(crate) fn alipay_problem() -> Problem {
     let message = "alipay could not process the payment; try again";
     Problem { error_type: ErrorType::Card, ..Problem::invalid_request("processing_error", message).with_status(402) }
 }
