@@ -1,9 +1,12 @@
 //! The write path: every change to the database goes through [`Store::write`].
 //!
 //! On SQLite, durable commits are the bottleneck: each one waits for an fsync, and the
-//! disk allows a few hundred a second. So one task, the committer, takes every unit of
+//! disk allows a few hundred a second. So one thread, the committer, takes every unit of
 //! work queued while the previous commit was flushing, runs them in one transaction, each
-//! inside its own savepoint, and commits once. A unit that fails is rolled back to its
+//! inside its own savepoint, and commits once. It owns the writer connection and runs each
+//! unit on itself, so a unit's statements execute directly, with no hand-off to another
+//! thread per statement; a unit must therefore never call [`Store::write`] itself (it
+//! would wait for the very thread running it). A unit that fails is rolled back to its
 //! savepoint without disturbing the others; a unit's checks (a remaining balance, a
 //! uniqueness rule) see the effects of the units before it, so two units in one batch can
 //! never both spend the same remainder.

@@ -30,6 +30,23 @@ pub(crate) fn out_trade_no(payment: &Value) -> String {
     url.rsplit('/').next().unwrap().trim_end_matches(".svg").to_owned()
 }
 
+/// The simulator's notifications once one of them was acknowledged (or after 5 s): a
+/// payment succeeds when Payrail commits, a moment before the simulator reads Payrail's
+/// `success` and records it.
+pub(crate) async fn notifications_once_acknowledged(
+    app: &TestApp,
+) -> Vec<payrail_sandbox::alipay::SentAlipayNotification> {
+    let mut sent = alipay(app).sandbox.sent_notifications();
+    for _ in 0..200 {
+        if sent.iter().any(|notification| notification.acknowledged) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        sent = alipay(app).sandbox.sent_notifications();
+    }
+    sent
+}
+
 pub(crate) fn alipay(app: &TestApp) -> &StartedAlipay {
     app.alipay.as_ref().unwrap()
 }
@@ -141,7 +158,7 @@ async fn a_qr_payment_is_paid_by_the_buyer_notified_over_http_and_then_partly_re
         buyer_pays(&payment).await;
         let paid = payment_reaches(&app, id, "succeeded").await;
         assert_eq!((paid["amount_captured"].as_i64(), &paid["next_action"]), (Some(1230), &Value::Null));
-        let sent = alipay(&app).sandbox.sent_notifications();
+        let sent = notifications_once_acknowledged(&app).await;
         assert!(sent.len() == 1 && sent[0].acknowledged, "Payrail answered success");
         let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
         assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);

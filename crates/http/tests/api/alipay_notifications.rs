@@ -6,8 +6,8 @@ use payrail_testkit::on_each_backend;
 use serde_json::Value;
 
 use crate::alipay::{
-    NOTIFY_PATH, alipay, buyer_pays, event_types, notify, out_trade_no, payment_reaches, qr_payment,
-    success_notification,
+    NOTIFY_PATH, alipay, buyer_pays, event_types, notifications_once_acknowledged, notify, out_trade_no,
+    payment_reaches, qr_payment, success_notification,
 };
 use crate::helpers::TestApp;
 
@@ -20,7 +20,7 @@ async fn a_replayed_notification_is_acknowledged_and_changes_nothing_twice() {
         let id = payment["id"].as_str().unwrap();
         payment_reaches(&app, id, "succeeded").await;
         let events_before = event_types(&app).await;
-        let sent = alipay(&app).sandbox.sent_notifications();
+        let sent = notifications_once_acknowledged(&app).await;
         for _ in 0..2 {
             let replay = notify(&app, NOTIFY_PATH, sent[0].body.clone()).await;
             assert_eq!((replay.status.as_u16(), replay.body.as_str()), (200, Some("success")));
