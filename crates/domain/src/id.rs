@@ -139,6 +139,11 @@ define_id!(
     "whd"
 );
 define_id!(
+    /// A merchant's account with a payment channel: an Alipay app, a WeChat Pay merchant.
+    ChannelAccountId,
+    "ca"
+);
+define_id!(
     /// One HTTP request, echoed in the `Request-Id` header and in every error body.
     RequestId,
     "req"

@@ -7,6 +7,7 @@
 
 pub mod api_key;
 pub mod card;
+pub mod channel_account;
 pub mod clock;
 pub mod decimal;
 pub mod fees;
@@ -26,8 +27,8 @@ pub mod webhook;
 pub use api_key::{ApiKey, ApiKeySecret, Mode};
 pub use clock::{Clock, Timestamp};
 pub use id::{
-    ApiKeyId, AttemptId, DeliveryId, EventId, JobId, JournalEntryId, MerchantId, OperatorId, PaymentId, RefundId,
-    RequestId, WebhookEndpointId,
+    ApiKeyId, AttemptId, ChannelAccountId, DeliveryId, EventId, JobId, JournalEntryId, MerchantId, OperatorId,
+    PaymentId, RefundId, RequestId, WebhookEndpointId,
 };
 pub use merchant::{Merchant, MerchantName, MerchantStatus};
 pub use money::{Currency, Money, MoneyError};

@@ -98,6 +98,9 @@ pub struct Payment {
     pub next_action: Option<NextAction>,
     pub last_error: Option<PaymentError>,
     pub cancellation_reason: Option<CancellationReason>,
+    /// The merchant's channel account chosen for this payment when it was created; `None`
+    /// follows the merchant's routes.
+    pub channel_account_id: Option<crate::ChannelAccountId>,
     pub created: Timestamp,
     pub updated: Timestamp,
 }
@@ -137,6 +140,8 @@ pub struct PaymentAttempt {
     pub decline_code: Option<String>,
     pub network_transaction_id: Option<String>,
     pub created: Timestamp,
+    /// The merchant's channel account charged; `None` is the platform's of the mode.
+    pub channel_account_id: Option<crate::ChannelAccountId>,
 }
 
 /// An immutable record of a state change, carrying a snapshot of the object as the API

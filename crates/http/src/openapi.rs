@@ -50,6 +50,14 @@ Errors share one envelope: `{\"error\":{\"type\",\"code\",\"message\",\"param\",
         crate::routes::webhooks_rotate_secret,
         crate::routes::webhooks_notification_secret,
         crate::routes::webhooks_rotate_notification_secret,
+        crate::routes::channel_accounts_create,
+        crate::routes::channel_accounts_list,
+        crate::routes::channel_accounts_retrieve,
+        crate::routes::channel_accounts_update,
+        crate::routes::channel_accounts_delete,
+        crate::routes::channel_routes_set,
+        crate::routes::channel_routes_list,
+        crate::routes::channel_routes_delete,
     ),
     components(schemas(
         AccountBody, ApiKeyBody, ApiKeyList, HealthBody, ErrorEnvelope, ErrorBody, CreatePayment, PaymentBody,
@@ -102,6 +110,8 @@ pub(crate) struct CreatePayment {
     payment_method: Option<PaymentMethodInput>,
     /// Create and charge in one call (needed when a card is given).
     confirm: Option<bool>,
+    /// One of the merchant's channel accounts (`ca_…`) to charge through, instead of its routes.
+    channel_account: Option<String>,
 }
 
 #[derive(utoipa::ToSchema)]

@@ -13,7 +13,7 @@ use payrail_channels::card_network::{AuthorizeRequest, CardData, CardNetworkClie
 use payrail_domain::card::{CardDetails, CardSummary};
 use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
 use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentAttempt, PaymentMethodType, StoredCard};
-use payrail_domain::{AttemptId, Mode, PaymentId, Problem, Timestamp};
+use payrail_domain::{AttemptId, ChannelAccountId, Mode, PaymentId, Problem, Timestamp};
 use payrail_store::attempts::StoredAttempt;
 use payrail_store::idempotency::Recording;
 use payrail_store::{Tx, attempts, payments, vault};
@@ -106,6 +106,19 @@ impl Payrail {
         method: Attach,
         attempt_id: &AttemptId,
     ) -> Result<Payment, ServiceError> {
+        self.start_attempt_through(caller, target, method, attempt_id, None).await
+    }
+
+    /// [`Payrail::start_attempt`] through one of the merchant's channel accounts (`None`:
+    /// the platform's account of the mode).
+    pub(crate) async fn start_attempt_through(
+        &self,
+        caller: &Caller,
+        target: ChargeTarget,
+        method: Attach,
+        attempt_id: &AttemptId,
+        channel_account_id: Option<ChannelAccountId>,
+    ) -> Result<Payment, ServiceError> {
         let now = self.clock.now();
         let (caller, attempt_id) = (caller.clone(), attempt_id.clone());
         self.store
@@ -140,6 +153,7 @@ impl Payrail {
                         decline_code: None,
                         network_transaction_id: None,
                         created: now,
+                        channel_account_id,
                     };
                     attempts::insert(tx.conn(), &attempt).await?;
                     // Should this request die from here on, a retry answers with the payment
@@ -260,6 +274,18 @@ impl Payrail {
         let mut reader = self.store.reader().await?;
         let attempt = attempts::get(reader.conn(), &attempt_id).await?;
         attempt.ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("attempt {attempt_id} vanished")))
+    }
+
+    /// The merchant's channel account an attempt was charged through, if any.
+    pub(crate) async fn attempt_channel_account(
+        &self,
+        attempt_id: &AttemptId,
+    ) -> Result<Option<ChannelAccountId>, ServiceError> {
+        let mut reader = self.store.reader().await?;
+        let attempt = attempts::get(reader.conn(), attempt_id).await?;
+        let attempt =
+            attempt.ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("attempt {attempt_id} vanished")))?;
+        Ok(attempt.channel_account_id)
     }
 
     pub(crate) fn card_network(&self, mode: Mode) -> Result<&CardNetworkClient, ServiceError> {

@@ -9,6 +9,7 @@ mod api_keys;
 mod balance;
 mod balance_transactions;
 mod bootstrap;
+mod channel_accounts;
 mod clock;
 mod confirm;
 mod error;
@@ -47,6 +48,8 @@ pub use balance_transactions::{
     balance_transaction_object,
 };
 pub use bootstrap::{Bootstrapped, DEMO_MERCHANT_NAME, OPERATOR_EMAIL};
+pub use channel_accounts::routing::channel_route_object;
+pub use channel_accounts::{CHANNEL_ACCOUNT_LIST_LIMIT_MAX, ChannelAccountInput, channel_account_object};
 pub use clock::{ManualClock, SystemClock};
 pub use error::ServiceError;
 pub use events::EVENT_LIST_LIMIT_MAX;
@@ -81,6 +84,8 @@ pub struct Payrail {
     public_base_url: Arc<str>,
     /// How long a payment-code request waits for the payer to confirm.
     alipay_payer_wait_ms: u64,
+    /// Clients of merchants' channel accounts, built once per version of the account.
+    account_clients: Arc<channel_accounts::routing::ClientCache>,
 }
 
 /// A random 256-bit token in hex, for secrets Payrail makes for itself (the sandbox
@@ -122,6 +127,7 @@ impl Payrail {
             ),
             public_base_url: Arc::from("http://127.0.0.1:8080"),
             alipay_payer_wait_ms: alipay::DEFAULT_PAYER_WAIT_MS,
+            account_clients: Arc::default(),
         }
     }
 
@@ -140,7 +146,7 @@ impl Payrail {
     /// its notifications to `notify_url` (this server's `/notify/alipay/{mode}`).
     pub fn with_alipay(mut self, mode: Mode, client: AlipayClient, notify_url: &str) -> Payrail {
         let mut channels = Channels::clone(&self.channels);
-        let account = alipay::AlipayAccount { client, notify_url: notify_url.to_owned() };
+        let account = alipay::AlipayAccount { client, notify_url: notify_url.to_owned(), account_id: None };
         match mode {
             Mode::Test => channels.alipay_test = Some(account),
             Mode::Live => channels.alipay_live = Some(account),
@@ -183,6 +189,22 @@ impl Payrail {
 
     pub(crate) fn public_base_url(&self) -> &str {
         &self.public_base_url
+    }
+
+    /// What marks the sandbox, which live channel accounts must not reach: this server's
+    /// `/sandbox/` paths, and the addresses and keys of the platform's test-mode accounts.
+    pub(crate) fn sandbox_marks(&self) -> Vec<channel_accounts::SandboxMark> {
+        let mut marks = vec![channel_accounts::SandboxMark {
+            url_prefix: format!("{}/sandbox/", self.public_base_url),
+            provider_key_pem: String::new(),
+        }];
+        if let Some(alipay) = &self.channels.alipay_test {
+            marks.push(channel_accounts::SandboxMark {
+                url_prefix: alipay.client.gateway_url().to_owned(),
+                provider_key_pem: alipay.client.alipay_public_key_pem(),
+            });
+        }
+        marks
     }
 
     pub fn store(&self) -> &Store {

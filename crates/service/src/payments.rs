@@ -8,7 +8,7 @@ use payrail_domain::payment::{
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, PaymentMethodType, WebUrl};
-use payrail_domain::{Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
+use payrail_domain::{ChannelAccountId, Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
 use payrail_store::deliveries::NotifyTarget;
 use payrail_store::idempotency::Recording;
 use payrail_store::payments::{Cursor, PaymentFilter};
@@ -44,6 +44,16 @@ pub enum PaymentMethodInput {
     },
 }
 
+impl PaymentMethodInput {
+    pub(crate) fn method_type(&self) -> PaymentMethodType {
+        match self {
+            PaymentMethodInput::Card(_) => PaymentMethodType::Card,
+            PaymentMethodInput::AlipayQr => PaymentMethodType::AlipayQr,
+            PaymentMethodInput::AlipayBarcode { .. } => PaymentMethodType::AlipayBarcode,
+        }
+    }
+}
+
 /// `POST /v1/payments`, as parsed from the request.
 #[derive(Debug, Default)]
 pub struct NewPayment {
@@ -59,6 +69,8 @@ pub struct NewPayment {
     pub notify_url: Option<String>,
     pub payment_method: Option<PaymentMethodInput>,
     pub confirm: bool,
+    /// One of the merchant's channel accounts (`ca_…`), instead of its routes.
+    pub channel_account: Option<String>,
 }
 
 /// A page of payments, newest first.
@@ -80,6 +92,10 @@ impl Payrail {
             Some(PaymentMethodInput::AlipayQr | PaymentMethodInput::AlipayBarcode { .. })
         ) {
             alipay_accepts(&payment)?;
+        }
+        if let Some(account_id) = &payment.channel_account_id {
+            let method = request.payment_method.as_ref().map(PaymentMethodInput::method_type);
+            self.check_chosen_account(caller, account_id, method).await?;
         }
         match (request.confirm, request.payment_method) {
             (true, Some(PaymentMethodInput::Card(card))) => {
@@ -157,6 +173,16 @@ impl Payrail {
             next_action: None,
             last_error: None,
             cancellation_reason: None,
+            channel_account_id: request
+                .channel_account
+                .as_deref()
+                .map(|id| {
+                    ChannelAccountId::parse(id).map_err(|_| {
+                        let message = "channel_account must be a channel account id (ca_…)";
+                        Problem::invalid_request("parameter_invalid", message).with_param("channel_account")
+                    })
+                })
+                .transpose()?,
             created: now,
             updated: now,
         })

@@ -1,7 +1,7 @@
 //! Attempts to charge a payment through a channel.
 
 use payrail_domain::payment_record::{AttemptStatus, PaymentAttempt};
-use payrail_domain::{AttemptId, Timestamp};
+use payrail_domain::{AttemptId, ChannelAccountId, Timestamp};
 
 use crate::query::query;
 use crate::{Conn, StoreError};
@@ -9,8 +9,8 @@ use crate::{Conn, StoreError};
 pub async fn insert(conn: Conn<'_>, attempt: &PaymentAttempt) -> Result<(), StoreError> {
     query(
         "INSERT INTO payment_attempts (id, payment_id, channel, status, amount_minor, decline_code,
-                 network_transaction_id, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)",
+                 network_transaction_id, created_at_ms, updated_at_ms, channel_account_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)",
     )
     .bind(attempt.id.as_str())
     .bind(attempt.payment_id.as_str())
@@ -20,6 +20,7 @@ pub async fn insert(conn: Conn<'_>, attempt: &PaymentAttempt) -> Result<(), Stor
     .bind(attempt.decline_code.as_deref())
     .bind(attempt.network_transaction_id.as_deref())
     .bind(attempt.created.unix_ms())
+    .bind(attempt.channel_account_id.as_ref().map(ChannelAccountId::as_str))
     .execute(conn)
     .await?;
     Ok(())
@@ -76,15 +77,18 @@ pub struct StoredAttempt {
     pub channel: String,
     pub status: AttemptStatus,
     pub amount_minor: i64,
+    /// `None`: the platform's account of the payment's mode.
+    pub channel_account_id: Option<ChannelAccountId>,
 }
 
 pub async fn get(conn: Conn<'_>, id: &AttemptId) -> Result<Option<StoredAttempt>, StoreError> {
-    let row: Option<(String, String, String, i64)> =
-        query("SELECT payment_id, channel, status, amount_minor FROM payment_attempts WHERE id = $1")
-            .bind(id.as_str())
-            .fetch_optional_as(conn)
-            .await?;
-    row.map(|(payment_id, channel, status, amount_minor)| {
+    let row: Option<(String, String, String, i64, Option<String>)> = query(
+        "SELECT payment_id, channel, status, amount_minor, channel_account_id FROM payment_attempts WHERE id = $1",
+    )
+    .bind(id.as_str())
+    .fetch_optional_as(conn)
+    .await?;
+    row.map(|(payment_id, channel, status, amount_minor, account)| {
         let bad = |column| crate::error::corrupt("payment_attempts", column);
         Ok(StoredAttempt {
             id: id.clone(),
@@ -92,6 +96,9 @@ pub async fn get(conn: Conn<'_>, id: &AttemptId) -> Result<Option<StoredAttempt>
             channel,
             status: AttemptStatus::parse(&status).ok_or_else(|| bad("status"))?,
             amount_minor,
+            channel_account_id: account
+                .map(|account| ChannelAccountId::parse(&account).map_err(|_| bad("channel_account_id")))
+                .transpose()?,
         })
     })
     .transpose()

@@ -25,6 +25,7 @@ mod write;
 pub mod api_keys;
 pub mod attempts;
 pub mod balance_transactions;
+pub mod channel_accounts;
 pub mod deliveries;
 pub mod events;
 pub mod fee_schedules;

@@ -8,7 +8,7 @@ use payrail_domain::payment::{
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{NextAction, Payment, PaymentError, PaymentMethodType, StoredCard, WebUrl};
-use payrail_domain::{Currency, MerchantId, PaymentId, Timestamp};
+use payrail_domain::{ChannelAccountId, Currency, MerchantId, PaymentId, Timestamp};
 
 use crate::conn::Columns;
 use crate::error::corrupt;
@@ -18,7 +18,7 @@ use crate::{Conn, StoreError};
 const COLUMNS: &str = "p.id, p.merchant_id, p.livemode, p.status, p.amount_minor, p.currency,
     p.amount_capturable_minor, p.amount_captured_minor, p.amount_refunded_minor, p.merchant_order_no,
     p.description, p.metadata, p.capture_method, p.expires_at_ms, p.return_url, p.notify_url, p.card_token,
-    p.next_action_url, p.next_action_type, p.next_action_data, p.payment_method_type, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.created_at_ms,
+    p.next_action_url, p.next_action_type, p.next_action_data, p.payment_method_type, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.channel_account_id, p.created_at_ms,
     p.updated_at_ms, v.brand, v.last4, v.exp_month, v.exp_year";
 
 const FROM: &str = "FROM payments p LEFT JOIN card_vault v ON v.token = p.card_token";
@@ -29,8 +29,8 @@ pub async fn insert(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
         "INSERT INTO payments (id, merchant_id, livemode, status, amount_minor, currency,
                  amount_capturable_minor, amount_captured_minor, amount_refunded_minor, merchant_order_no,
                  description, metadata, capture_method, expires_at_ms, return_url, notify_url, card_token,
-                 created_at_ms, updated_at_ms, payment_method_type)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)",
+                 created_at_ms, updated_at_ms, payment_method_type, channel_account_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20)",
     )
     .bind(payment.id.as_str())
     .bind(payment.merchant_id.as_str())
@@ -51,6 +51,7 @@ pub async fn insert(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
     .bind(payment.card.as_ref().map(|card| card.token.as_str()))
     .bind(payment.created.unix_ms())
     .bind(payment.payment_method_type.map(PaymentMethodType::as_str))
+    .bind(payment.channel_account_id.as_ref().map(ChannelAccountId::as_str))
     .execute(conn)
     .await?;
     Ok(())
@@ -225,6 +226,10 @@ fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError> {
         cancellation_reason: row
             .text_opt("cancellation_reason")?
             .map(|r| CancellationReason::parse(&r).ok_or_else(|| bad("cancellation_reason")))
+            .transpose()?,
+        channel_account_id: row
+            .text_opt("channel_account_id")?
+            .map(|id| ChannelAccountId::parse(&id).map_err(|_| bad("channel_account_id")))
             .transpose()?,
         created: time("created_at_ms")?,
         updated: time("updated_at_ms")?,

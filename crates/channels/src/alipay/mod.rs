@@ -117,6 +117,16 @@ impl AlipayClient {
         &self.app_id
     }
 
+    /// Where calls go, as configured (without a trailing slash).
+    pub fn gateway_url(&self) -> &str {
+        &self.gateway_url
+    }
+
+    /// The Alipay public key answers are checked with, in PEM.
+    pub fn alipay_public_key_pem(&self) -> String {
+        self.alipay_key.to_pem()
+    }
+
     /// The common parameters of a call to `method`, `biz_content` and the extra
     /// parameters included, signed.
     fn signed_params(

@@ -178,6 +178,16 @@ impl WechatPayClient {
         &self.appid
     }
 
+    /// Where v3 calls go, as configured.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The platform public key answers and notifications are checked with, in PEM.
+    pub fn platform_public_key_pem(&self) -> String {
+        self.platform_key.to_pem()
+    }
+
     fn platform(&self) -> PlatformKey<'_> {
         PlatformKey { id: &self.platform_key_id, key: &self.platform_key }
     }

@@ -3,6 +3,7 @@
 mod account;
 mod api_keys;
 mod balance;
+mod channel_accounts;
 mod events;
 mod health;
 mod notify;
@@ -40,6 +41,13 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/v1/payments/{id}/capture", post(payments::capture))
         .route("/v1/payments/{id}/cancel", post(payments::cancel))
         .route("/v1/payments/{id}/return", get(payments::payer_return))
+        .route("/v1/channel_accounts", post(channel_accounts::create).get(channel_accounts::list))
+        .route(
+            "/v1/channel_accounts/{id}",
+            get(channel_accounts::retrieve).post(channel_accounts::update).delete(channel_accounts::delete),
+        )
+        .route("/v1/channel_routes", post(channel_accounts::set_route).get(channel_accounts::list_routes))
+        .route("/v1/channel_routes/{payment_method_type}", axum::routing::delete(channel_accounts::delete_route))
         .route("/v1/events", get(events::list))
         .route("/v1/events/{id}/deliveries", get(events::deliveries))
         .route("/v1/events/{id}/resend", post(events::resend))
@@ -75,6 +83,12 @@ pub(crate) use api_keys::{
     __path_revoke as __path_api_keys_revoke,
 };
 pub(crate) use balance::{__path_list as __path_balance_transactions_list, __path_retrieve as __path_balance_retrieve};
+pub(crate) use channel_accounts::{
+    __path_create as __path_channel_accounts_create, __path_delete as __path_channel_accounts_delete,
+    __path_delete_route as __path_channel_routes_delete, __path_list as __path_channel_accounts_list,
+    __path_list_routes as __path_channel_routes_list, __path_retrieve as __path_channel_accounts_retrieve,
+    __path_set_route as __path_channel_routes_set, __path_update as __path_channel_accounts_update,
+};
 pub(crate) use events::{
     __path_deliveries as __path_events_deliveries, __path_list as __path_events_list,
     __path_resend as __path_events_resend,

@@ -31,6 +31,7 @@ const CREATE_FIELDS: &[&str] = &[
     "notify_url",
     "payment_method",
     "confirm",
+    "channel_account",
 ];
 
 /// Create a payment; with `confirm: true` and a card, charge it at once.
@@ -59,6 +60,7 @@ pub(crate) async fn create(
         notify_url: body.text("notify_url")?,
         payment_method: payment_method_input(&body)?,
         confirm: body.boolean("confirm")?.unwrap_or(false),
+        channel_account: body.text("channel_account")?,
     };
     Ok(Json(payment_object(&state.payrail.create_payment(&caller, request).await?)))
 }

@@ -193,7 +193,12 @@ impl TestApp {
         if options.alipay {
             let payrail_address = card_network.payrail_listener.local_addr().unwrap();
             let started = start_alipay(&clock, payrail_address, !options.alipay_notifications_lost).await;
-            payrail = payrail.with_alipay(Mode::Test, started.client.clone(), &started.notify_url);
+            // Merchants' own Alipay apps are told to notify this server's public address.
+            payrail = payrail.with_public_base_url(&format!("http://{payrail_address}")).with_alipay(
+                Mode::Test,
+                started.client.clone(),
+                &started.notify_url,
+            );
             alipay = Some(started);
         }
         let payrail = configure(payrail);

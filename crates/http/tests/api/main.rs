@@ -10,6 +10,7 @@ mod alipay_notifications;
 mod api_keys;
 mod auth;
 mod balance;
+mod channel_accounts;
 mod fees;
 mod helpers;
 mod idempotency;

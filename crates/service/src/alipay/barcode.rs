@@ -11,11 +11,11 @@
 use std::time::Duration;
 
 use payrail_channels::alipay::{BarcodePayRequest, CancelOutcome, PayOutcome, TradeStatus};
-use payrail_domain::payment_record::Payment;
+use payrail_domain::payment_record::{Payment, PaymentMethodType};
 use payrail_domain::{AttemptId, ErrorType, Problem, Secret};
 use payrail_store::attempts::StoredAttempt;
 
-use super::{AlipayAccount, TRADE_HAS_SUCCESS, alipay_accepts, alipay_problem, paid_result, subject};
+use super::{AlipayAccount, TRADE_HAS_SUCCESS, alipay_problem, paid_result, subject};
 use crate::confirm::Attach;
 use crate::outcome::AttemptResult;
 use crate::payments::ChargeTarget;
@@ -41,13 +41,11 @@ impl Payrail {
         auth_code: Secret<String>,
     ) -> Result<Payment, ServiceError> {
         check_auth_code(auth_code.expose())?;
-        let account = self.alipay_account(caller.mode)?.clone();
-        if let ChargeTarget::Existing(id) = &target {
-            alipay_accepts(&self.get_payment(caller, id).await?)?;
-        }
+        let account = self.alipay_for_payment(caller, &target, PaymentMethodType::AlipayBarcode).await?;
         let now = self.clock.now();
         let attempt_id = AttemptId::generate(now, id_random(now));
-        let payment = self.start_attempt(caller, target, Attach::AlipayBarcode, &attempt_id).await?;
+        let (method, account_id) = (Attach::AlipayBarcode, account.account_id.clone());
+        let payment = self.start_attempt_through(caller, target, method, &attempt_id, account_id).await?;
         let request = BarcodePayRequest {
             out_trade_no: attempt_id.to_string(),
             amount: payment.amounts_money(),

@@ -20,9 +20,10 @@ use payrail_channels::alipay::{AlipayClient, PrecreateRequest, Precreated, Trade
 use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus};
 use payrail_domain::payment_record::{NextAction, Payment, PaymentMethodType};
-use payrail_domain::{AttemptId, ErrorType, Mode, PaymentId, Problem};
+use payrail_domain::{AttemptId, ChannelAccountId, ErrorType, Mode, PaymentId, Problem};
 use payrail_store::attempts::StoredAttempt;
 
+use crate::channel_accounts::credentials::ChannelClient;
 use crate::confirm::Attach;
 use crate::outcome::AttemptResult;
 use crate::payments::ChargeTarget;
@@ -37,11 +38,14 @@ pub(crate) const TRADE_HAS_SUCCESS: &str = "ACQ.TRADE_HAS_SUCCESS";
 /// The longest order subject Payrail sends (Alipay takes 256).
 const SUBJECT_CHARS_MAX: usize = 128;
 
-/// Payrail's Alipay app for one mode, and where Alipay sends its notifications.
+/// An Alipay app (the platform's of a mode, or a merchant's channel account), and where
+/// Alipay sends its notifications.
 #[derive(Clone)]
 pub(crate) struct AlipayAccount {
     pub(crate) client: AlipayClient,
     pub(crate) notify_url: String,
+    /// `None`: the platform's app of the mode.
+    pub(crate) account_id: Option<ChannelAccountId>,
 }
 
 /// Whether Alipay can take `payment`: CNY, captured at once.
@@ -70,6 +74,47 @@ impl Payrail {
         })
     }
 
+    /// The app a new attempt of `target` with `method` is charged through, after checking
+    /// that Alipay can take the payment: the merchant's account chosen on the payment or
+    /// routed to, else the platform's app of the caller's mode.
+    pub(crate) async fn alipay_for_payment(
+        &self,
+        caller: &Caller,
+        target: &ChargeTarget,
+        method: PaymentMethodType,
+    ) -> Result<AlipayAccount, ServiceError> {
+        let payment = match target {
+            ChargeTarget::New(payment) => payment.as_ref().clone(),
+            ChargeTarget::Existing(id) => self.get_payment(caller, id).await?,
+        };
+        alipay_accepts(&payment)?;
+        match self.account_for_payment(caller, &payment, method).await? {
+            None => Ok(self.alipay_account(caller.mode)?.clone()),
+            Some((id, ChannelClient::Alipay(client))) => Ok(self.merchant_alipay(id, client)),
+            Some((id, _)) => Err(ServiceError::Unexpected(anyhow::anyhow!("channel account {id} is not alipay"))),
+        }
+    }
+
+    /// The app an attempt was charged through.
+    pub(crate) async fn alipay_for_attempt(
+        &self,
+        mode: Mode,
+        account_id: Option<&ChannelAccountId>,
+    ) -> Result<AlipayAccount, ServiceError> {
+        match account_id {
+            None => Ok(self.alipay_account(mode)?.clone()),
+            Some(id) => match self.client_of_account(id).await? {
+                ChannelClient::Alipay(client) => Ok(self.merchant_alipay(id.clone(), client)),
+                _ => Err(ServiceError::Unexpected(anyhow::anyhow!("channel account {id} is not alipay"))),
+            },
+        }
+    }
+
+    fn merchant_alipay(&self, id: ChannelAccountId, client: AlipayClient) -> AlipayAccount {
+        let notify_url = format!("{}/notify/{ALIPAY_CHANNEL}/{id}", self.public_base_url());
+        AlipayAccount { client, notify_url, account_id: Some(id) }
+    }
+
     /// Confirms a payment with an Alipay QR code: the attempt is committed, Alipay is asked
     /// for the code, and the payment waits for the payer in `requires_action`.
     pub(crate) async fn charge_alipay_qr(
@@ -77,13 +122,11 @@ impl Payrail {
         caller: &Caller,
         target: ChargeTarget,
     ) -> Result<Payment, ServiceError> {
-        let account = self.alipay_account(caller.mode)?.clone();
-        if let ChargeTarget::Existing(id) = &target {
-            alipay_accepts(&self.get_payment(caller, id).await?)?;
-        }
+        let account = self.alipay_for_payment(caller, &target, PaymentMethodType::AlipayQr).await?;
         let now = self.clock.now();
         let attempt_id = AttemptId::generate(now, id_random(now));
-        let payment = self.start_attempt(caller, target, Attach::AlipayQr, &attempt_id).await?;
+        let account_id = account.account_id.clone();
+        let payment = self.start_attempt_through(caller, target, Attach::AlipayQr, &attempt_id, account_id).await?;
         let result = self.precreate(&account, &payment, &attempt_id).await;
         self.finish_attempt(Some(caller), &payment.id, &attempt_id, result).await
     }
@@ -132,7 +175,7 @@ impl Payrail {
         payment: &Payment,
         attempt: &StoredAttempt,
     ) -> Result<AttemptResult, ServiceError> {
-        let account = self.alipay_account(mode)?.clone();
+        let account = self.alipay_for_attempt(mode, attempt.channel_account_id.as_ref()).await?;
         let trade = match account.client.query(attempt.id.as_str()).await {
             Ok(trade) => trade,
             // Still unknown for an attempt whose precreate was lost; a waiting QR code stays.
@@ -166,11 +209,11 @@ impl Payrail {
             return Ok(true);
         }
         let mode = if payment.livemode { Mode::Live } else { Mode::Test };
-        let Ok(account) = self.alipay_account(mode) else {
+        let attempt = self.latest_attempt_record(id).await?;
+        let Ok(account) = self.alipay_for_attempt(mode, attempt.channel_account_id.as_ref()).await else {
             // Alipay is no longer configured: nothing can be closed, nor paid through Payrail.
             return Ok(true);
         };
-        let attempt = self.latest_attempt_record(id).await?;
         // A trade never scanned is unknown to close (`NotFound`); Alipay was told the same
         // expiry (`time_expire`), so nobody can pay it any more either.
         match account.client.close(attempt.id.as_str()).await {

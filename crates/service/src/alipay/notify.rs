@@ -1,6 +1,6 @@
 //! Alipay's asynchronous notifications (`trade_status_sync`), posted to
-//! `/notify/alipay/{account}`; the account is named after the mode (`test`, `live`), as
-//! Payrail has one Alipay app per mode today.
+//! `/notify/alipay/{account}`: the platform's app of a mode (`test`, `live`) or a
+//! merchant's channel account (`ca_…`).
 //!
 //! Checks, in this order; a refusal changes nothing and is not acknowledged, so Alipay
 //! sends again:
@@ -8,8 +8,8 @@
 //! 1. the signature, with the account's Alipay public key, before anything is read
 //!    (`notification_signature_invalid`, `notification_malformed`);
 //! 2. the `app_id` is the account's (`notification_app_id_mismatch`);
-//! 3. the `out_trade_no` is an Alipay attempt of this account's mode
-//!    (`notification_order_unknown`).
+//! 3. the `out_trade_no` is an Alipay attempt charged through this very account, in its
+//!    mode (`notification_order_unknown`).
 //!
 //! Invariant: a notification is applied once. Its `notify_id` is claimed in
 //! `inbound_notifications` in the write unit that applies it; a replay is acknowledged and
@@ -21,17 +21,20 @@
 //! and an error log line for the operator. So does a payment reported after the payment
 //! was closed here.
 
-use payrail_channels::alipay::{AlipayNotification, NotificationRefused, TradeStatus};
+use payrail_channels::alipay::{AlipayClient, AlipayNotification, NotificationRefused, TradeStatus};
 use payrail_channels::card_network::AuthorizationOutcome;
+use payrail_domain::channel_account::ChannelKind;
 use payrail_domain::payment::PaymentStatus;
 use payrail_domain::payment_record::Payment;
-use payrail_domain::{AttemptId, Mode, Problem, Timestamp};
+use payrail_domain::{AttemptId, ChannelAccountId, Mode, Problem, Timestamp};
+use payrail_store::attempts::StoredAttempt;
 use payrail_store::deliveries::NotifyTarget;
 use payrail_store::inbound_notifications::{self, InboundNotification};
-use payrail_store::{Tx, attempts, payments};
+use payrail_store::{Tx, attempts, channel_accounts, payments};
 use serde_json::json;
 
 use super::ALIPAY_CHANNEL;
+use crate::channel_accounts::credentials::ChannelClient;
 use crate::objects::payment_object;
 use crate::outcome::{AttemptResult, apply_attempt_result};
 use crate::payments::{Subject, record_object_event};
@@ -51,22 +54,13 @@ enum Applied {
 }
 
 impl Payrail {
-    /// Accepts an Alipay notification for `account` (`test` or `live`): `Ok` means it is
+    /// Accepts an Alipay notification for `account` (`test`, `live` or `ca_…`): `Ok` means it is
     /// taken, and Alipay must be answered `success`.
     pub async fn accept_alipay_notification(&self, account: &str, body: &[u8]) -> Result<(), ServiceError> {
-        let mode = match account {
-            "test" => Some(Mode::Test),
-            "live" => Some(Mode::Live),
-            _ => None,
+        let Some((mode, account_id, client)) = self.alipay_notified_account(account).await? else {
+            let message = "no account with this channel receives notifications at this path";
+            return Err(Problem::invalid_request("notification_account_unknown", message).with_status(404).into());
         };
-        let client = match mode.map(|mode| self.alipay_account(mode)) {
-            Some(Ok(alipay)) => alipay.client.clone(),
-            _ => {
-                let message = "no account with this channel receives notifications at this path";
-                return Err(Problem::invalid_request("notification_account_unknown", message).with_status(404).into());
-            }
-        };
-        let mode = if account == "live" { Mode::Live } else { Mode::Test };
         let notification = client.verify_notification(body).map_err(|refused| {
             tracing::info!(channel = ALIPAY_CHANNEL, account, %refused, "notification refused");
             refusal(&refused)
@@ -77,7 +71,10 @@ impl Payrail {
             return Err(Problem::invalid_request("notification_app_id_mismatch", message).into());
         }
         let applied = match AttemptId::parse(&notification.out_trade_no) {
-            Ok(attempt_id) => self.apply_alipay_notification(mode, attempt_id, notification.clone()).await?,
+            Ok(attempt_id) => {
+                let notified = Notified { mode, account, account_id };
+                self.apply_alipay_notification(notified, attempt_id, notification.clone()).await?
+            }
             Err(_) => Applied::UnknownOrder,
         };
         let (notify_id, trade_no) = (notification.notify_id.as_str(), notification.trade_no.as_str());
@@ -111,20 +108,53 @@ impl Payrail {
         }
     }
 
+    /// The app notifications posted at `/notify/alipay/{account}` are for: the platform's
+    /// app of a mode (`test`, `live`), or a merchant's channel account (`ca_…`, deleted
+    /// or not, as its payments may still be paid).
+    async fn alipay_notified_account(
+        &self,
+        account: &str,
+    ) -> Result<Option<(Mode, Option<ChannelAccountId>, AlipayClient)>, ServiceError> {
+        let platform = match account {
+            "test" => Some(Mode::Test),
+            "live" => Some(Mode::Live),
+            _ => None,
+        };
+        if let Some(mode) = platform {
+            return Ok(self.alipay_account(mode).ok().map(|alipay| (mode, None, alipay.client.clone())));
+        }
+        let Ok(id) = ChannelAccountId::parse(account) else { return Ok(None) };
+        let stored = {
+            let mut reader = self.store.reader().await?;
+            channel_accounts::get(reader.conn(), &id).await?
+        };
+        let Some(stored) = stored.filter(|stored| stored.channel == ChannelKind::Alipay) else { return Ok(None) };
+        let mode = if stored.livemode { Mode::Live } else { Mode::Test };
+        match self.client_of_account(&id).await? {
+            ChannelClient::Alipay(client) => Ok(Some((mode, Some(id), client))),
+            _ => Ok(None),
+        }
+    }
+
     /// Checks the notification against the attempt, claims it, and applies it: one unit.
     async fn apply_alipay_notification(
         &self,
-        mode: Mode,
+        notified: Notified<'_>,
         attempt_id: AttemptId,
         notification: AlipayNotification,
     ) -> Result<Applied, ServiceError> {
         let (now, fees) = (self.clock.now(), self.policy.default_fees());
-        let account = mode.as_str();
+        let Notified { mode, account, account_id } = notified;
+        let account = account.to_owned();
         self.store
             .write(move |tx| {
                 Box::pin(async move {
                     let attempt = attempts::get(tx.conn(), &attempt_id).await?;
-                    let Some(attempt) = attempt.filter(|attempt| attempt.channel == ALIPAY_CHANNEL) else {
+                    // The attempt must have been charged through the very app notifying.
+                    let ours = |attempt: &StoredAttempt| {
+                        attempt.channel == ALIPAY_CHANNEL && attempt.channel_account_id == account_id
+                    };
+                    let Some(attempt) = attempt.filter(ours) else {
                         return Ok(Applied::UnknownOrder);
                     };
                     let payment = payments::get_for_update(tx.conn(), &attempt.payment_id).await?;
@@ -133,7 +163,7 @@ impl Payrail {
                     };
                     let inbound = InboundNotification {
                         channel: ALIPAY_CHANNEL,
-                        account,
+                        account: &account,
                         notification_id: &notification.notify_id,
                         notification_type: notification.trade_status.as_str(),
                         reference: attempt_id.as_str(),
@@ -169,6 +199,14 @@ impl Payrail {
             })
             .await
     }
+}
+
+/// Who a notification came for: the mode, the path's account, and the merchant's channel
+/// account behind it (`None`: the platform's app).
+struct Notified<'a> {
+    mode: Mode,
+    account: &'a str,
+    account_id: Option<ChannelAccountId>,
 }
 
 /// A `payment.discrepancy` event: what Alipay reported beside what Payrail holds.

@@ -20,7 +20,7 @@ impl Payrail {
         refund: &Refund,
         attempt_id: &AttemptId,
     ) -> Result<ChannelRefundStatus, ChannelError> {
-        let client = self.alipay_client_for_refund(refund)?;
+        let client = self.alipay_client_for_refund(refund, attempt_id).await?;
         let request = RefundRequest {
             out_trade_no: attempt_id.to_string(),
             out_request_no: refund.id.to_string(),
@@ -36,18 +36,24 @@ impl Payrail {
         refund: &Refund,
         attempt_id: &AttemptId,
     ) -> Result<ChannelRefundStatus, ChannelError> {
-        let client = self.alipay_client_for_refund(refund)?;
+        let client = self.alipay_client_for_refund(refund, attempt_id).await?;
         match client.refund_query(attempt_id.as_str(), refund.id.as_str()).await? {
             Some(_) => Ok(ChannelRefundStatus::Succeeded),
             None => Ok(ChannelRefundStatus::Failed { failure_code: "not_received".to_owned() }),
         }
     }
 
-    /// The client of the refund's mode. Without one nothing can be sent: the refund fails
-    /// and its reservation is released.
-    fn alipay_client_for_refund(&self, refund: &Refund) -> Result<AlipayClient, ChannelError> {
+    /// The client of the app the payment was charged through. Without one nothing can be
+    /// sent: the refund fails and its reservation is released.
+    async fn alipay_client_for_refund(
+        &self,
+        refund: &Refund,
+        attempt_id: &AttemptId,
+    ) -> Result<AlipayClient, ChannelError> {
         let mode = if refund.livemode { Mode::Live } else { Mode::Test };
-        let account = self.alipay_account(mode).map_err(|_| crate::refunds::channel_unavailable())?;
-        Ok(account.client.clone())
+        let account_id =
+            self.attempt_channel_account(attempt_id).await.map_err(|_| crate::refunds::channel_unavailable())?;
+        let account = self.alipay_for_attempt(mode, account_id.as_ref()).await;
+        Ok(account.map_err(|_| crate::refunds::channel_unavailable())?.client)
     }
 }
