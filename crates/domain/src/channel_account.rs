@@ -24,7 +24,10 @@ impl ChannelKind {
     pub fn for_method(method: PaymentMethodType) -> Option<ChannelKind> {
         match method {
             PaymentMethodType::Card => None,
-            PaymentMethodType::AlipayQr | PaymentMethodType::AlipayBarcode => Some(ChannelKind::Alipay),
+            PaymentMethodType::AlipayQr
+            | PaymentMethodType::AlipayBarcode
+            | PaymentMethodType::AlipayPage
+            | PaymentMethodType::AlipayWap => Some(ChannelKind::Alipay),
         }
     }
 }

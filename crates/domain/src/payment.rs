@@ -166,20 +166,25 @@ pub enum PaymentTransition {
     AttachPaymentMethod,
     Confirm,
     ChannelRequiresAction,
-    ChannelAuthorized { capture_method: CaptureMethod },
+    ChannelAuthorized {
+        capture_method: CaptureMethod,
+    },
     ChannelDeclined,
     Capture,
     Cancel,
     Expire,
     AuthorizationExpired,
+    /// The channel reports a payment Payrail had given up on (closed, or whose attempt
+    /// failed): the money was taken, so the payment succeeded after all.
+    LateSuccess,
 }
 
 impl PaymentTransition {
     #[rustfmt::skip] // One entry a line would spend ten lines on a plain list.
-    pub const ALL: [PaymentTransition; 10] = {
+    pub const ALL: [PaymentTransition; 11] = {
         use PaymentTransition::*;
         [AttachPaymentMethod, Confirm, ChannelRequiresAction, ChannelDeclined, Capture, Cancel, Expire,
-            AuthorizationExpired, ChannelAuthorized { capture_method: CaptureMethod::Automatic },
+            AuthorizationExpired, LateSuccess, ChannelAuthorized { capture_method: CaptureMethod::Automatic },
             ChannelAuthorized { capture_method: CaptureMethod::Manual }]
     };
 }
@@ -207,6 +212,7 @@ impl PaymentStatus {
             ),
             Expire => (&[RequiresPaymentMethod, RequiresConfirmation, RequiresAction], Canceled, "expire"),
             AuthorizationExpired => (&[RequiresCapture], Canceled, "have its authorization expire"),
+            LateSuccess => (&[Canceled, RequiresPaymentMethod, RequiresConfirmation], Succeeded, "succeed late"),
         };
         if from.contains(&self) {
             return Ok(to);
@@ -234,7 +240,7 @@ mod tests {
     fn every_status_and_transition_pair_is_either_listed_as_legal_or_refused() {
         let manual = T::ChannelAuthorized { capture_method: CaptureMethod::Manual };
         let automatic = T::ChannelAuthorized { capture_method: CaptureMethod::Automatic };
-        let legal: [(&[PaymentStatus], T, PaymentStatus); 10] = [
+        let legal: [(&[PaymentStatus], T, PaymentStatus); 11] = [
             (&[RequiresPaymentMethod, RequiresConfirmation], T::AttachPaymentMethod, RequiresConfirmation),
             (&[RequiresConfirmation], T::Confirm, Processing),
             (&[Processing], T::ChannelRequiresAction, RequiresAction),
@@ -245,6 +251,7 @@ mod tests {
             (&[RequiresPaymentMethod, RequiresConfirmation, RequiresAction, RequiresCapture], T::Cancel, Canceled),
             (&[RequiresPaymentMethod, RequiresConfirmation, RequiresAction], T::Expire, Canceled),
             (&[RequiresCapture], T::AuthorizationExpired, Canceled),
+            (&[Canceled, RequiresPaymentMethod, RequiresConfirmation], T::LateSuccess, Succeeded),
         ];
         for &from in PaymentStatus::ALL {
             assert_eq!(PaymentStatus::parse(from.as_str()), Some(from));

@@ -55,6 +55,8 @@ crate::payment::named_enum!(
         Card = "card",
         AlipayQr = "alipay_qr",
         AlipayBarcode = "alipay_barcode",
+        AlipayPage = "alipay_page",
+        AlipayWap = "alipay_wap",
     }
 );
 
@@ -101,6 +103,8 @@ pub struct Payment {
     /// The merchant's channel account chosen for this payment when it was created; `None`
     /// follows the merchant's routes.
     pub channel_account_id: Option<crate::ChannelAccountId>,
+    /// When the channel reported the payer paid after Payrail had given the payment up.
+    pub late_succeeded_at: Option<Timestamp>,
     pub created: Timestamp,
     pub updated: Timestamp,
 }

@@ -14,17 +14,19 @@ named_enum!(
 );
 
 named_enum!(
-    /// Why the merchant refunds, as the client may say it.
+    /// Why the merchant refunds, as the client may say it; `late_success` is Payrail's own
+    /// (the payer paid an order after Payrail had given it up) and no client may give it.
     RefundReason {
         Duplicate = "duplicate",
         Fraudulent = "fraudulent",
         RequestedByCustomer = "requested_by_customer",
+        LateSuccess = "late_success",
     }
 );
 
 impl RefundReason {
     pub fn parse_requested(text: &str) -> Result<RefundReason, Problem> {
-        RefundReason::parse(text).ok_or_else(|| {
+        RefundReason::parse(text).filter(|reason| *reason != RefundReason::LateSuccess).ok_or_else(|| {
             let message = "reason must be duplicate, fraudulent or requested_by_customer";
             Problem::invalid_request("parameter_invalid", message).with_param("reason")
         })

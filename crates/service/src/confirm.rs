@@ -41,8 +41,14 @@ impl Payrail {
             Some(PaymentMethodInput::AlipayBarcode { auth_code }) => {
                 self.charge_alipay_barcode(caller, target, auth_code).await
             }
+            Some(method @ (PaymentMethodInput::AlipayPage | PaymentMethodInput::AlipayWap)) => {
+                self.charge_alipay_redirect(caller, target, method.method_type()).await
+            }
             None => match self.get_payment(caller, id).await?.payment_method_type {
                 Some(PaymentMethodType::AlipayQr) => self.charge_alipay_qr(caller, target).await,
+                Some(method @ (PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap)) => {
+                    self.charge_alipay_redirect(caller, target, method).await
+                }
                 _ => Err(Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
                     .with_param("payment_method")
                     .into()),
@@ -309,6 +315,8 @@ pub(crate) enum Attach {
     Card(Box<VaultEntry>),
     AlipayQr,
     AlipayBarcode,
+    /// `alipay_page` or `alipay_wap`: the payer is sent to Alipay's cashier.
+    AlipayRedirect(PaymentMethodType),
 }
 
 /// Attaches `method` to `payment` (vaulting a card); returns the channel it is charged on.
@@ -339,6 +347,10 @@ async fn attach(
         }
         Attach::AlipayBarcode => {
             payment.payment_method_type = Some(PaymentMethodType::AlipayBarcode);
+            Ok(ALIPAY_CHANNEL)
+        }
+        Attach::AlipayRedirect(method) => {
+            payment.payment_method_type = Some(method);
             Ok(ALIPAY_CHANNEL)
         }
     }

@@ -29,6 +29,7 @@ pub fn payment_object(payment: &Payment) -> Value {
         "notify_url": payment.notify_url.as_ref().map(|u| u.as_str()),
         "cancellation_reason": payment.cancellation_reason.map(|r| r.as_str()),
         "channel_account": payment.channel_account_id.as_ref().map(|id| id.as_str()),
+        "late_succeeded_at": payment.late_succeeded_at.map(|at| at.unix_seconds()),
         "last_payment_error": payment.last_error.as_ref().map(|e| json!({
             "code": e.code, "decline_code": e.decline_code, "message": e.message,
         })),

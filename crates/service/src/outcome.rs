@@ -157,7 +157,7 @@ pub(crate) async fn apply_capture(
 /// The money moved by a capture: receivable from the network, owed to the merchant less
 /// the fee, which is the platform's revenue. The merchant's own schedule for the currency
 /// wins over `default_fees`.
-async fn post_capture(
+pub(crate) async fn post_capture(
     tx: &mut Tx,
     payment: &Payment,
     default_fees: FeeSchedule,

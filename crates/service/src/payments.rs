@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use payrail_domain::channel_account::ChannelKind;
 use payrail_domain::payment::{
     CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentStatus, PaymentTransition,
 };
@@ -14,7 +15,7 @@ use payrail_store::idempotency::Recording;
 use payrail_store::payments::{Cursor, PaymentFilter};
 use payrail_store::{Conn, Tx, deliveries, events, payments};
 
-use crate::alipay::alipay_accepts;
+use crate::alipay::{alipay_accepts, alipay_redirect_accepts};
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
 use crate::random::id_random;
@@ -42,6 +43,10 @@ pub enum PaymentMethodInput {
     AlipayBarcode {
         auth_code: Secret<String>,
     },
+    /// Alipay's cashier in the payer's desktop browser (`alipay.trade.page.pay`).
+    AlipayPage,
+    /// Alipay's cashier in the payer's mobile browser (`alipay.trade.wap.pay`).
+    AlipayWap,
 }
 
 impl PaymentMethodInput {
@@ -50,6 +55,8 @@ impl PaymentMethodInput {
             PaymentMethodInput::Card(_) => PaymentMethodType::Card,
             PaymentMethodInput::AlipayQr => PaymentMethodType::AlipayQr,
             PaymentMethodInput::AlipayBarcode { .. } => PaymentMethodType::AlipayBarcode,
+            PaymentMethodInput::AlipayPage => PaymentMethodType::AlipayPage,
+            PaymentMethodInput::AlipayWap => PaymentMethodType::AlipayWap,
         }
     }
 }
@@ -87,11 +94,12 @@ impl Payrail {
         if let Some(url) = &payment.notify_url {
             self.check_delivery_url(url, caller.mode, "notify_url").await?;
         }
-        if matches!(
-            request.payment_method,
-            Some(PaymentMethodInput::AlipayQr | PaymentMethodInput::AlipayBarcode { .. })
-        ) {
+        let method_type = request.payment_method.as_ref().map(PaymentMethodInput::method_type);
+        if method_type.and_then(ChannelKind::for_method) == Some(ChannelKind::Alipay) {
             alipay_accepts(&payment)?;
+        }
+        if matches!(method_type, Some(PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap)) {
+            alipay_redirect_accepts(&payment)?;
         }
         if let Some(account_id) = &payment.channel_account_id {
             let method = request.payment_method.as_ref().map(PaymentMethodInput::method_type);
@@ -107,6 +115,9 @@ impl Payrail {
             (true, Some(PaymentMethodInput::AlipayBarcode { auth_code })) => {
                 self.charge_alipay_barcode(caller, ChargeTarget::New(Box::new(payment)), auth_code).await
             }
+            (true, Some(method @ (PaymentMethodInput::AlipayPage | PaymentMethodInput::AlipayWap))) => {
+                self.charge_alipay_redirect(caller, ChargeTarget::New(Box::new(payment)), method.method_type()).await
+            }
             (true, None) => {
                 let message = "confirm: true needs a payment_method";
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
@@ -119,9 +130,9 @@ impl Payrail {
             }
             (false, method) => {
                 let mut payment = payment;
-                if method.is_some() {
+                if let Some(method) = method {
                     payment.status = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
-                    payment.payment_method_type = Some(PaymentMethodType::AlipayQr);
+                    payment.payment_method_type = Some(method.method_type());
                 }
                 let (created, answering) = (payment.clone(), caller.clone());
                 self.store
@@ -183,6 +194,7 @@ impl Payrail {
                     })
                 })
                 .transpose()?,
+            late_succeeded_at: None,
             created: now,
             updated: now,
         })

@@ -10,10 +10,39 @@ use payrail_domain::{Currency, Problem};
 pub const DEFAULT_FEE_BASIS_POINTS: u32 = 290;
 pub const DEFAULT_FEE_FIXED_MINOR: i64 = 30;
 
+/// What becomes of a payment the payer paid after Payrail had given it up (closed it,
+/// or failed its attempt).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LateSuccessPolicy {
+    /// Refund it in full at once, fee included: the merchant no longer expects the money.
+    #[default]
+    Refund,
+    /// Keep it: the merchant is told and decides.
+    Keep,
+}
+
+impl LateSuccessPolicy {
+    pub fn parse(text: &str) -> Option<LateSuccessPolicy> {
+        match text {
+            "refund" => Some(LateSuccessPolicy::Refund),
+            "keep" => Some(LateSuccessPolicy::Keep),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LateSuccessPolicy::Refund => "refund",
+            LateSuccessPolicy::Keep => "keep",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     default_fees: FeeSchedule,
     refund_returns_fee: bool,
+    late_success: LateSuccessPolicy,
     /// One entry per currency, in the order configured; a handful at most.
     amount_max: Vec<(Currency, i64)>,
 }
@@ -22,7 +51,12 @@ impl Default for Policy {
     fn default() -> Policy {
         let default_fees = FeeSchedule::parse(DEFAULT_FEE_BASIS_POINTS, DEFAULT_FEE_FIXED_MINOR)
             .unwrap_or_else(|| unreachable!("the default fee schedule is valid"));
-        Policy { default_fees, refund_returns_fee: false, amount_max: Vec::new() }
+        Policy {
+            default_fees,
+            refund_returns_fee: false,
+            late_success: LateSuccessPolicy::default(),
+            amount_max: Vec::new(),
+        }
     }
 }
 
@@ -46,6 +80,15 @@ impl Policy {
         self.amount_max.retain(|(configured, _)| *configured != currency);
         self.amount_max.push((currency, amount_minor_max));
         Ok(self)
+    }
+
+    /// What is done with a payment paid after Payrail gave it up.
+    pub fn with_late_success(self, late_success: LateSuccessPolicy) -> Policy {
+        Policy { late_success, ..self }
+    }
+
+    pub fn late_success(&self) -> LateSuccessPolicy {
+        self.late_success
     }
 
     pub fn default_fees(&self) -> FeeSchedule {

@@ -12,11 +12,12 @@ use payrail_domain::payment::PaymentStatus;
 use payrail_domain::payment_record::Payment;
 use payrail_domain::refund::{Refund, RefundReason, RefundStatus};
 use payrail_domain::{JournalEntryId, Mode, Money, PaymentId, Problem, RefundId, Timestamp};
+use payrail_store::attempts::StoredAttempt;
 use payrail_store::deliveries::NotifyTarget;
 use payrail_store::idempotency::Recording;
 use payrail_store::ledger::EntryLinks;
 use payrail_store::payments::FIRST_QUERY_AFTER_MS;
-use payrail_store::{Tx, ledger, payments, refunds};
+use payrail_store::{Tx, attempts, ledger, payments, refunds};
 
 use crate::alipay::ALIPAY_CHANNEL;
 use crate::idempotency::{Answer, mark_answered, record_answer};
@@ -40,22 +41,35 @@ impl Payrail {
     ) -> Result<Refund, ServiceError> {
         let reason = reason.map(RefundReason::parse_requested).transpose()?;
         let refund = self.reserve_refund(caller, payment_id, amount, reason).await?;
-        let attempt = self.latest_attempt_record(payment_id).await?;
-        let answer = match attempt.channel.as_str() {
-            ALIPAY_CHANNEL => self.refund_through_alipay(&refund, &attempt.id).await,
+        let answer = self.send_refund(&refund).await?;
+        self.apply_refund_answer(Some(caller), &refund.id, answer).await
+    }
+
+    /// Sends a reserved refund to the channel its payment was charged through and applies
+    /// the answer; for refunds Payrail makes itself.
+    pub(crate) async fn send_reserved_refund(&self, refund: &Refund) -> Result<Refund, ServiceError> {
+        let answer = self.send_refund(refund).await?;
+        self.apply_refund_answer(None, &refund.id, answer).await
+    }
+
+    /// Asks the channel to refund `refund`, under the refund's own id.
+    async fn send_refund(&self, refund: &Refund) -> Result<Result<NetworkRefundStatus, ChannelError>, ServiceError> {
+        let attempt = self.refunded_attempt(&refund.payment_id).await?;
+        Ok(match attempt.channel.as_str() {
+            ALIPAY_CHANNEL => self.refund_through_alipay(refund, &attempt.id).await,
             _ => {
                 let request = RefundRequest {
                     reference: refund.id.clone(),
                     authorization_reference: attempt.id,
                     amount_minor: refund.amount_minor,
                 };
-                match self.card_network(caller.mode) {
+                let mode = if refund.livemode { Mode::Live } else { Mode::Test };
+                match self.card_network(mode) {
                     Ok(client) => client.refund(&request).await.map(|refund| refund.status),
                     Err(_) => Err(channel_unavailable()),
                 }
             }
-        };
-        self.apply_refund_answer(Some(caller), &refund.id, answer).await
+        })
     }
 
     async fn reserve_refund(
@@ -77,23 +91,7 @@ impl Payrail {
                             .with_param("payment")
                             .into());
                     }
-                    let pending = refunds::pending_minor(tx.conn(), &payment.id).await?;
-                    let amount_minor = payment.amounts.reserve_refund(amount, pending)?;
-                    let refund = Refund {
-                        id: RefundId::generate(now, id_random(now)),
-                        payment_id: payment.id.clone(),
-                        merchant_id: payment.merchant_id.clone(),
-                        livemode: payment.livemode,
-                        amount_minor,
-                        currency: payment.currency,
-                        status: RefundStatus::Pending,
-                        reason,
-                        failure_code: None,
-                        created: now,
-                        updated: now,
-                    };
-                    refunds::insert(tx.conn(), &refund).await?;
-                    record_refund_event(tx, &refund, "refund.created", now).await?;
+                    let refund = reserve_refund_in(tx, &payment, amount, reason, now).await?;
                     // Should this request die from here on, a retry answers with the refund
                     // as reserved, pending; the sweep asks the channel how it ended.
                     record_answer(tx, &caller, Answer::Refund(&refund), Recording::Provisional).await?;
@@ -107,7 +105,7 @@ impl Payrail {
     /// channel never received failed: its reservation is released and the merchant may
     /// refund again.
     pub(crate) async fn resolve_pending_refund(&self, refund: &Refund) -> Result<RefundStatus, ServiceError> {
-        let attempt = self.latest_attempt_record(&refund.payment_id).await?;
+        let attempt = self.refunded_attempt(&refund.payment_id).await?;
         let answer = match attempt.channel.as_str() {
             ALIPAY_CHANNEL => self.query_alipay_refund(refund, &attempt.id).await,
             _ => {
@@ -118,6 +116,16 @@ impl Payrail {
                     Err(error) => Err(error),
                 }
             }
+        };
+        let answer = match answer {
+            // A refund Payrail owes the payer is sent, not given up: the channel takes it
+            // once under its id.
+            Ok(NetworkRefundStatus::Failed { failure_code })
+                if failure_code == "not_received" && refund.reason == Some(RefundReason::LateSuccess) =>
+            {
+                self.send_refund(refund).await?
+            }
+            other => other,
         };
         Ok(self.apply_refund_answer(None, &refund.id, answer).await?.status)
     }
@@ -172,6 +180,18 @@ impl Payrail {
         Ok(refund)
     }
 
+    /// The attempt a payment's refunds go against: the one that captured, else the latest.
+    async fn refunded_attempt(&self, payment_id: &PaymentId) -> Result<StoredAttempt, ServiceError> {
+        let captured = {
+            let mut reader = self.store.reader().await?;
+            attempts::latest_captured(reader.conn(), payment_id).await?
+        };
+        let Some(attempt_id) = captured else { return self.latest_attempt_record(payment_id).await };
+        let mut reader = self.store.reader().await?;
+        let attempt = attempts::get(reader.conn(), &attempt_id).await?;
+        attempt.ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("attempt {attempt_id} vanished")))
+    }
+
     pub async fn get_refund(&self, caller: &Caller, id: &RefundId) -> Result<Refund, ServiceError> {
         let mut reader = self.store.reader().await?;
         let refund = refunds::get(reader.conn(), id).await?;
@@ -192,6 +212,35 @@ impl Payrail {
         let livemode = caller.mode == Mode::Live;
         Ok(refunds::list(reader.conn(), &caller.merchant.id, livemode, payment_id, starting_after, limit).await?)
     }
+}
+
+/// Reserves a refund of `amount` (default: all that remains) of `payment`, locked by the
+/// caller, as pending, with its `refund.created` event.
+pub(crate) async fn reserve_refund_in(
+    tx: &mut Tx,
+    payment: &Payment,
+    amount: Option<i64>,
+    reason: Option<RefundReason>,
+    now: Timestamp,
+) -> Result<Refund, ServiceError> {
+    let pending = refunds::pending_minor(tx.conn(), &payment.id).await?;
+    let amount_minor = payment.amounts.reserve_refund(amount, pending)?;
+    let refund = Refund {
+        id: RefundId::generate(now, id_random(now)),
+        payment_id: payment.id.clone(),
+        merchant_id: payment.merchant_id.clone(),
+        livemode: payment.livemode,
+        amount_minor,
+        currency: payment.currency,
+        status: RefundStatus::Pending,
+        reason,
+        failure_code: None,
+        created: now,
+        updated: now,
+    };
+    refunds::insert(tx.conn(), &refund).await?;
+    record_refund_event(tx, &refund, "refund.created", now).await?;
+    Ok(refund)
 }
 
 /// A refund's channel is not configured (any more): nothing can be sent, so it fails.
@@ -220,6 +269,8 @@ pub(crate) async fn settle_refund(
         return Ok(());
     }
     let refund = refunds::get(tx.conn(), id).await?.ok_or_else(|| anyhow::anyhow!("refund {id} vanished"))?;
+    // The payer paid what the merchant no longer expected: the fee goes back too.
+    let returns_fee = returns_fee || refund.reason == Some(RefundReason::LateSuccess);
     if status == RefundStatus::Succeeded {
         let mut payment = payments::get_for_update(tx.conn(), &refund.payment_id)
             .await?

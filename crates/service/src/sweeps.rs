@@ -62,11 +62,12 @@ impl Payrail {
             let resolved = self.resolve_latest_attempt(id).await?;
             report.attempts_resolved += usize::from(resolved.status != PaymentStatus::Processing);
         }
-        // A QR code may be paid while its notification never arrives: ask Alipay.
-        let waiting = {
+        // A QR code or a cashier may be paid while its notification never arrives: ask.
+        let mut waiting = Vec::new();
+        for method in [PaymentMethodType::AlipayQr, PaymentMethodType::AlipayPage, PaymentMethodType::AlipayWap] {
             let mut reader = self.store.reader().await?;
-            payments::due_waiting_for_payer(reader.conn(), PaymentMethodType::AlipayQr, now, SWEEP_BATCH_MAX).await?
-        };
+            waiting.extend(payments::due_waiting_for_payer(reader.conn(), method, now, SWEEP_BATCH_MAX).await?);
+        }
         for id in &waiting {
             let resolved = self.resolve_latest_attempt(id).await?;
             report.attempts_resolved += usize::from(resolved.status != PaymentStatus::RequiresAction);

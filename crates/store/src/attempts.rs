@@ -51,6 +51,20 @@ pub async fn set_outcome(
 }
 
 /// The latest attempt of a payment, whatever its status: (id, status).
+/// The payment's latest attempt that captured money: what its refunds go against (for a
+/// payment that succeeded late, not necessarily its latest attempt).
+pub async fn latest_captured(
+    conn: Conn<'_>,
+    payment_id: &payrail_domain::PaymentId,
+) -> Result<Option<AttemptId>, StoreError> {
+    let row: Option<String> =
+        query("SELECT id FROM payment_attempts WHERE payment_id = $1 AND status = 'captured' ORDER BY id DESC LIMIT 1")
+            .bind(payment_id.as_str())
+            .fetch_optional_as(conn)
+            .await?;
+    row.map(|id| AttemptId::parse(&id).map_err(|_| crate::error::corrupt("payment_attempts", "id"))).transpose()
+}
+
 pub async fn latest(
     conn: Conn<'_>,
     payment_id: &payrail_domain::PaymentId,

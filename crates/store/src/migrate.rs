@@ -42,7 +42,11 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration { version: 10, name: "payment_queries", sql: include_str!("../migrations/0010_payment_queries.sql") },
     Migration { version: 11, name: "refund_queries", sql: include_str!("../migrations/0011_refund_queries.sql") },
     Migration { version: 12, name: "alipay_payments", sql: include_str!("../migrations/0012_alipay_payments.sql") },
-    Migration { version: 14, name: "channel_accounts", sql: include_str!("../migrations/0014_channel_accounts.sql") },
+    Migration {
+        version: 13,
+        name: "channel_accounts_late_success",
+        sql: include_str!("../migrations/0013_channel_accounts_late_success.sql"),
+    },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

@@ -18,7 +18,7 @@ use crate::{Conn, StoreError};
 const COLUMNS: &str = "p.id, p.merchant_id, p.livemode, p.status, p.amount_minor, p.currency,
     p.amount_capturable_minor, p.amount_captured_minor, p.amount_refunded_minor, p.merchant_order_no,
     p.description, p.metadata, p.capture_method, p.expires_at_ms, p.return_url, p.notify_url, p.card_token,
-    p.next_action_url, p.next_action_type, p.next_action_data, p.payment_method_type, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.channel_account_id, p.created_at_ms,
+    p.next_action_url, p.next_action_type, p.next_action_data, p.payment_method_type, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.channel_account_id, p.late_succeeded_at_ms, p.created_at_ms,
     p.updated_at_ms, v.brand, v.last4, v.exp_month, v.exp_year";
 
 const FROM: &str = "FROM payments p LEFT JOIN card_vault v ON v.token = p.card_token";
@@ -66,7 +66,8 @@ pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
         "UPDATE payments SET status = $1, amount_capturable_minor = $2, amount_captured_minor = $3,
                  amount_refunded_minor = $4, card_token = $5, last_error_code = $6, last_decline_code = $7,
                  last_error_message = $8, cancellation_reason = $9, updated_at_ms = $10, next_action_url = $12,
-                 next_action_type = $13, next_action_data = $14, payment_method_type = $15
+                 next_action_type = $13, next_action_data = $14, payment_method_type = $15,
+                 late_succeeded_at_ms = $16
              WHERE id = $11",
     )
     .bind(payment.status.as_str())
@@ -84,6 +85,7 @@ pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
     .bind(action_type)
     .bind(action_data)
     .bind(payment.payment_method_type.map(PaymentMethodType::as_str))
+    .bind(payment.late_succeeded_at.map(Timestamp::unix_ms))
     .execute(conn)
     .await?;
     if updated == 1 { Ok(()) } else { Err(StoreError::Corrupt(format!("payment {} vanished", payment.id))) }
@@ -230,6 +232,10 @@ fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError> {
         channel_account_id: row
             .text_opt("channel_account_id")?
             .map(|id| ChannelAccountId::parse(&id).map_err(|_| bad("channel_account_id")))
+            .transpose()?,
+        late_succeeded_at: row
+            .int_opt("late_succeeded_at_ms")?
+            .map(|ms| Timestamp::from_unix_ms(ms).ok_or_else(|| bad("late_succeeded_at_ms")))
             .transpose()?,
         created: time("created_at_ms")?,
         updated: time("updated_at_ms")?,

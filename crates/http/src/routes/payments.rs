@@ -202,8 +202,13 @@ fn payment_method_input(body: &Fields) -> Result<Option<PaymentMethodInput>, Pro
             let auth_code = Secret::new(barcode.require("auth_code", barcode.text("auth_code")?)?);
             Ok(Some(PaymentMethodInput::AlipayBarcode { auth_code }))
         }
+        "alipay_page" | "alipay_wap" => {
+            method.only(&["type"])?;
+            let page = kind == "alipay_page";
+            Ok(Some(if page { PaymentMethodInput::AlipayPage } else { PaymentMethodInput::AlipayWap }))
+        }
         _ => {
-            let message = "payment_method[type] must be card, alipay_qr or alipay_barcode";
+            let message = "payment_method[type] must be card, alipay_qr, alipay_barcode, alipay_page or alipay_wap";
             Err(Problem::invalid_request("payment_method_unsupported", message).with_param("payment_method[type]"))
         }
     }

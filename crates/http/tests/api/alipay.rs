@@ -311,3 +311,168 @@ async fn an_expired_qr_payment_is_closed_at_alipay_first_and_one_paid_meanwhile_
     })
     .await;
 }
+
+/// A browser that shows each redirect instead of following it.
+fn step_by_step_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cashier_payment_sends_the_payer_to_alipay_and_back_to_the_merchant_paid() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        for (method, order) in [("alipay_page", "page-1"), ("alipay_wap", "wap-1")] {
+            let body = json!({"amount": 1230, "currency": "cny", "merchant_order_no": order, "confirm": true,
+                "return_url": "https://shop.example/done?order=7", "payment_method": {"type": method}});
+            let payment = app.post_json("/v1/payments", &app.test_key, &body).await.body;
+            assert_eq!(payment["status"], "requires_action", "{payment}");
+            assert_eq!(payment["payment_method"]["type"], method);
+            let cashier = payment["next_action"]["redirect_to_url"]["url"].as_str().unwrap();
+            assert!(cashier.starts_with(&alipay(&app).url), "{cashier}");
+            let product = if method == "alipay_page" { "alipay.trade.page.pay" } else { "alipay.trade.wap.pay" };
+            assert!(cashier.contains(product), "{cashier}");
+
+            let browser = step_by_step_browser();
+            let to_buyer = browser.get(cashier).send().await.unwrap();
+            assert!(to_buyer.status().is_redirection(), "the gateway accepts the signed cashier URL");
+            let buyer_page = to_buyer.headers()["location"].to_str().unwrap().to_owned();
+            assert!(browser.get(&buyer_page).send().await.unwrap().text().await.unwrap().contains("¥12.30"));
+            let back = browser.post(format!("{buyer_page}/pay")).send().await.unwrap();
+            let back_to_payrail = back.headers()["location"].to_str().unwrap().to_owned();
+            let id = payment["id"].as_str().unwrap();
+            assert!(back_to_payrail.contains(&format!("/v1/payments/{id}/return?")), "{back_to_payrail}");
+            let returned = browser.get(&back_to_payrail).send().await.unwrap();
+            assert_eq!(returned.status(), 303);
+            let to_shop = returned.headers()["location"].to_str().unwrap();
+            assert_eq!(to_shop, format!("https://shop.example/done?order=7&payment={id}&status=succeeded"));
+            let paid = payment_reaches(&app, id, "succeeded").await;
+            assert_eq!(paid["amount_captured"], 1230);
+        }
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 2, "{:?}", report.violations);
+        let no_return = json!({"amount": 1230, "currency": "cny", "merchant_order_no": "page-2", "confirm": true,
+            "payment_method": {"type": "alipay_page"}});
+        let refused = app.post_json("/v1/payments", &app.test_key, &no_return).await;
+        assert_eq!(refused.assert_error(400, "invalid_request_error", "parameter_missing")["param"], "return_url");
+        let usd = json!({"amount": 1230, "currency": "usd", "merchant_order_no": "page-3", "confirm": true,
+            "return_url": "https://shop.example/done", "payment_method": {"type": "alipay_wap"}});
+        let usd = app.post_json("/v1/payments", &app.test_key, &usd).await;
+        usd.assert_error(400, "invalid_request_error", "currency_unsupported");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unpaid_cashier_payment_expires_and_its_trade_is_closed_at_alipay() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let body = json!({"amount": 1230, "currency": "cny", "merchant_order_no": "page-exp", "confirm": true,
+            "return_url": "https://shop.example/done", "payment_method": {"type": "alipay_page"}});
+        let payment = app.post_json("/v1/payments", &app.test_key, &body).await.body;
+        let cashier = payment["next_action"]["redirect_to_url"]["url"].as_str().unwrap();
+        let to_buyer = step_by_step_browser().get(cashier).send().await.unwrap();
+        let buyer_page = to_buyer.headers()["location"].to_str().unwrap().to_owned();
+        let expires_in = payment["expires_at"].as_i64().unwrap() * 1000 - app.clock.now().unix_ms();
+        app.clock.advance_ms(expires_in + 1);
+        assert_eq!(app.payrail.sweep_payments().await.unwrap().expired, 1);
+        let id = payment["id"].as_str().unwrap();
+        let shown = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        assert_eq!(
+            (shown["status"].as_str(), shown["cancellation_reason"].as_str()),
+            (Some("canceled"), Some("expired"))
+        );
+        let late = step_by_step_browser().post(format!("{buyer_page}/pay")).send().await.unwrap();
+        assert_eq!(late.status(), 409, "the trade was closed at Alipay before the payment was canceled here");
+    })
+    .await;
+}
+
+/// Cancels an unscanned QR payment (Alipay does not know such a trade yet, so closing it
+/// finds nothing) and then the payer scans the code anyway and pays.
+async fn paid_after_cancel(app: &TestApp, order: &str) -> Value {
+    let payment = qr_payment(app, order).await;
+    let id = payment["id"].as_str().unwrap();
+    let canceled = app.post(&format!("/v1/payments/{id}/cancel"), &app.test_key).await;
+    assert_eq!(canceled.body["status"], "canceled", "{}", canceled.body);
+    buyer_pays(&payment).await;
+    for _ in 0..400 {
+        let shown = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        if !shown["late_succeeded_at"].is_null() {
+            return shown;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("payment {id} never recorded its late success");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_paid_after_it_was_canceled_succeeds_late_and_is_refunded_in_full() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay(db).await;
+        let late = paid_after_cancel(&app, "late-1").await;
+        let id = late["id"].as_str().unwrap();
+        assert_eq!((late["status"].as_str(), late["amount_captured"].as_i64()), (Some("succeeded"), Some(1230)));
+        let mut refunded = late.clone();
+        for _ in 0..400 {
+            if refunded["amount_refunded"] == 1230 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+            refunded = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        }
+        assert_eq!(refunded["amount_refunded"], 1230, "{refunded}");
+        let refunds = app.get(&format!("/v1/refunds?payment={id}"), &app.test_key).await.body;
+        let refunds = refunds["data"].as_array().unwrap();
+        assert_eq!(refunds.len(), 1);
+        assert_eq!(
+            (refunds[0]["reason"].as_str(), refunds[0]["status"].as_str()),
+            (Some("late_success"), Some("succeeded"))
+        );
+        let types = event_types(&app).await;
+        for expected in ["payment.canceled", "payment.late_success", "refund.created", "refund.succeeded"] {
+            assert!(types.iter().any(|t| t == expected), "{expected} missing from {types:?}");
+        }
+        assert!(!types.iter().any(|t| t == "payment.succeeded"), "a late success is not an ordinary success");
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 2, "{:?}", report.violations);
+        let balance = app.get("/v1/balance", &app.test_key).await.body;
+        assert_eq!(balance["pending"], json!([{"amount": 0, "currency": "CNY"}]), "the fee went back too: {balance}");
+
+        // The same notification again changes nothing.
+        let sent = notifications_once_acknowledged(&app).await;
+        let replay = notify(&app, "/notify/alipay/test", sent[0].body.clone()).await;
+        assert_eq!(replay.status, 200);
+        let again = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        assert_eq!(
+            (again["amount_refunded"].as_i64(), &again["late_succeeded_at"]),
+            (Some(1230), &late["late_succeeded_at"])
+        );
+        let refunds = app.get(&format!("/v1/refunds?payment={id}"), &app.test_key).await.body;
+        assert_eq!(refunds["data"].as_array().unwrap().len(), 1);
+        let refused = app
+            .post_json("/v1/refunds", &app.test_key, &json!({"payment": id, "amount": 1, "reason": "late_success"}))
+            .await;
+        assert_eq!(refused.assert_error(400, "invalid_request_error", "parameter_invalid")["param"], "reason");
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_the_keep_policy_a_late_success_stays_with_the_merchant() {
+    on_each_backend(|db| async {
+        let policy = payrail_service::Policy::default().with_late_success(payrail_service::LateSuccessPolicy::Keep);
+        let app = TestApp::spawn_alipay_with(db, move |payrail| payrail.with_policy(policy)).await;
+        let late = paid_after_cancel(&app, "late-keep").await;
+        let id = late["id"].as_str().unwrap();
+        assert_eq!((late["status"].as_str(), late["amount_refunded"].as_i64()), (Some("succeeded"), Some(0)));
+        let refunds = app.get(&format!("/v1/refunds?payment={id}"), &app.test_key).await.body;
+        assert_eq!(refunds["data"], json!([]));
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+    })
+    .await;
+}

@@ -11,9 +11,11 @@
 
 mod barcode;
 mod notify;
+mod redirect;
 mod refunds;
 
 pub use barcode::{DEFAULT_PAYER_WAIT_MS, PAYER_WAIT_MS_MAX};
+pub(crate) use redirect::alipay_redirect_accepts;
 
 use payrail_channels::ChannelError;
 use payrail_channels::alipay::{AlipayClient, PrecreateRequest, Precreated, Trade, TradeStatus};
@@ -190,6 +192,8 @@ impl Payrail {
             _ if payment.payment_method_type == Some(PaymentMethodType::AlipayBarcode) => {
                 self.resolve_barcode_attempt(&account, payment, attempt).await
             }
+            // A cashier URL is made here, never lost: nothing to ask for again.
+            _ if payment.payment_method_type != Some(PaymentMethodType::AlipayQr) => AttemptResult::Unchanged,
             // Waiting for the payer, or never scanned: only a lost QR code needs asking for.
             _ if payment.status == PaymentStatus::Processing => self.precreate(&account, payment, &attempt.id).await,
             _ => AttemptResult::Unchanged,
@@ -203,9 +207,11 @@ impl Payrail {
     /// failure is logged and answered `false`.
     pub(crate) async fn closed_at_channel_first(&self, id: &PaymentId) -> Result<bool, ServiceError> {
         let payment = self.get_payment_unchecked(id).await?;
-        if payment.payment_method_type != Some(PaymentMethodType::AlipayQr)
-            || payment.status != PaymentStatus::RequiresAction
-        {
+        let waits_for_payer = matches!(
+            payment.payment_method_type,
+            Some(PaymentMethodType::AlipayQr | PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap)
+        );
+        if !waits_for_payer || payment.status != PaymentStatus::RequiresAction {
             return Ok(true);
         }
         let mode = if payment.livemode { Mode::Live } else { Mode::Test };

@@ -18,14 +18,16 @@
 //! Invariant: a signed notification whose `total_amount` differs from the attempt's is
 //! acknowledged (the payer did pay; refusing would only make Alipay resend it), keeps the
 //! payment out of `succeeded`, and records a `payment.discrepancy` event for the merchant
-//! and an error log line for the operator. So does a payment reported after the payment
-//! was closed here.
+//! and an error log line for the operator. So does a second attempt of a payment that
+//! already succeeded. A payment reported paid after Payrail gave it up succeeds late (see
+//! `late_success.rs`): refunded in full by default.
 
 use payrail_channels::alipay::{AlipayClient, AlipayNotification, NotificationRefused, TradeStatus};
 use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_domain::channel_account::ChannelKind;
 use payrail_domain::payment::PaymentStatus;
-use payrail_domain::payment_record::Payment;
+use payrail_domain::payment_record::{AttemptStatus, Payment};
+use payrail_domain::refund::Refund;
 use payrail_domain::{AttemptId, ChannelAccountId, Mode, Problem, Timestamp};
 use payrail_store::attempts::StoredAttempt;
 use payrail_store::deliveries::NotifyTarget;
@@ -35,19 +37,22 @@ use serde_json::json;
 
 use super::ALIPAY_CHANNEL;
 use crate::channel_accounts::credentials::ChannelClient;
+use crate::late_success::{apply_late_success, would_be_late};
 use crate::objects::payment_object;
 use crate::outcome::{AttemptResult, apply_attempt_result};
 use crate::payments::{Subject, record_object_event};
 use crate::{Payrail, ServiceError};
 
 /// What became of a verified notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Applied {
     Succeeded,
     Duplicate,
     AlreadySucceeded,
-    /// Recorded as a discrepancy: an amount that differs, or a payment no longer open.
+    /// Recorded as a discrepancy: an amount that differs, or a second attempt paid.
     Discrepancy(&'static str),
+    /// Paid after Payrail gave the payment up; under the policy, the refund to send.
+    LateSuccess(Option<Refund>),
     /// Not a payment (waiting, closed after a refund): nothing to do.
     Ignored,
     UnknownOrder,
@@ -101,6 +106,22 @@ impl Payrail {
                 );
                 Ok(())
             }
+            Applied::LateSuccess(refund) => {
+                tracing::warn!(
+                    channel = ALIPAY_CHANNEL,
+                    account,
+                    notify_id,
+                    trade_no,
+                    "a payment given up on was paid"
+                );
+                if let Some(refund) = refund {
+                    // Acknowledged either way: a refund not sent now is sent by the sweep.
+                    if let Err(error) = self.send_reserved_refund(&refund).await {
+                        tracing::warn!(refund_id = %refund.id, %error, "the late success's refund waits for the sweep");
+                    }
+                }
+                Ok(())
+            }
             other => {
                 tracing::info!(channel = ALIPAY_CHANNEL, account, notify_id, trade_no, outcome = ?other, "notification accepted");
                 Ok(())
@@ -143,7 +164,7 @@ impl Payrail {
         attempt_id: AttemptId,
         notification: AlipayNotification,
     ) -> Result<Applied, ServiceError> {
-        let (now, fees) = (self.clock.now(), self.policy.default_fees());
+        let (now, fees, late_policy) = (self.clock.now(), self.policy.default_fees(), self.policy.late_success());
         let Notified { mode, account, account_id } = notified;
         let account = account.to_owned();
         self.store
@@ -180,7 +201,9 @@ impl Payrail {
                         return Ok(Applied::Discrepancy("amount_mismatch"));
                     }
                     match payment.status {
-                        PaymentStatus::Succeeded => Ok(Applied::AlreadySucceeded),
+                        PaymentStatus::Succeeded if attempt.status == AttemptStatus::Captured => {
+                            Ok(Applied::AlreadySucceeded)
+                        }
                         PaymentStatus::Processing | PaymentStatus::RequiresAction => {
                             let outcome = AuthorizationOutcome::Approved {
                                 captured: true,
@@ -190,9 +213,16 @@ impl Payrail {
                             apply_attempt_result(tx, payment, &attempt_id, result, fees, now).await?;
                             Ok(Applied::Succeeded)
                         }
+                        _ if would_be_late(&payment) => {
+                            let trade_no = notification.trade_no.as_str();
+                            let policy = (late_policy, fees);
+                            let (_, refund) =
+                                apply_late_success(tx, payment, &attempt_id, trade_no, policy, now).await?;
+                            Ok(Applied::LateSuccess(refund))
+                        }
                         _ => {
-                            record_discrepancy(tx, &payment, &notification, "paid_after_close", now).await?;
-                            Ok(Applied::Discrepancy("paid_after_close"))
+                            record_discrepancy(tx, &payment, &notification, "paid_twice", now).await?;
+                            Ok(Applied::Discrepancy("paid_twice"))
                         }
                     }
                 })

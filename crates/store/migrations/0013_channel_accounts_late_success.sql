@@ -35,3 +35,7 @@ ALTER TABLE payment_attempts ADD COLUMN channel_account_id TEXT;
 
 -- The account a payment was created to be charged through, overriding the routes.
 ALTER TABLE payments ADD COLUMN channel_account_id TEXT;
+
+-- When a channel reported that the payer paid an order Payrail had already given up on
+-- (closed, or whose attempt failed): the payment succeeded late.
+ALTER TABLE payments ADD COLUMN late_succeeded_at_ms BIGINT;
