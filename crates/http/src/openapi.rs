@@ -107,13 +107,25 @@ pub(crate) struct CreatePayment {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code, reason = "documents the request")]
 pub(crate) struct PaymentMethodInput {
-    /// `card`, `alipay_qr` (CNY only; the payer scans a QR code with Alipay) or
-    /// `alipay_barcode` (CNY only; the cashier scanned the payer's payment code).
+    /// `card`, `alipay_qr` (CNY only; the payer scans a QR code with Alipay),
+    /// `alipay_barcode` (CNY only; the cashier scanned the payer's payment code),
+    /// `wechat_native` (CNY only; the payer scans a QR code with WeChat) or
+    /// `wechat_barcode` (CNY only; the cashier scanned the payer's WeChat payment code).
     r#type: String,
     /// With `type: card` only.
     card: Option<CardInputBody>,
     /// With `type: alipay_barcode` only.
     alipay_barcode: Option<AlipayBarcodeBody>,
+    /// With `type: wechat_barcode` only.
+    wechat_barcode: Option<WechatBarcodeBody>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the request")]
+pub(crate) struct WechatBarcodeBody {
+    /// The payer's WeChat payment code as scanned: 18 digits starting 10 to 15. Never
+    /// stored or shown.
+    auth_code: String,
 }
 
 #[derive(utoipa::ToSchema)]

@@ -19,6 +19,7 @@ use payrail_store::idempotency::Recording;
 use payrail_store::{Tx, attempts, payments, vault};
 
 use crate::alipay::ALIPAY_CHANNEL;
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
 use crate::payments::{CardInput, ChargeTarget, PaymentMethodInput, insert_row, record_event, visible};
@@ -27,7 +28,8 @@ use crate::{Caller, Payrail, ServiceError};
 
 impl Payrail {
     /// Confirms a payment with a payment method: given now, or attached when it was
-    /// created (an Alipay QR code; a card is never kept for later, see `create_payment`).
+    /// created (an Alipay or WeChat Pay QR code; a card is never kept for later, see
+    /// `create_payment`).
     pub async fn confirm_payment(
         &self,
         caller: &Caller,
@@ -41,8 +43,13 @@ impl Payrail {
             Some(PaymentMethodInput::AlipayBarcode { auth_code }) => {
                 self.charge_alipay_barcode(caller, target, auth_code).await
             }
+            Some(PaymentMethodInput::WechatNative) => self.charge_wechat_native(caller, target).await,
+            Some(PaymentMethodInput::WechatBarcode { auth_code }) => {
+                self.charge_wechat_barcode(caller, target, auth_code).await
+            }
             None => match self.get_payment(caller, id).await?.payment_method_type {
                 Some(PaymentMethodType::AlipayQr) => self.charge_alipay_qr(caller, target).await,
+                Some(PaymentMethodType::WechatNative) => self.charge_wechat_native(caller, target).await,
                 _ => Err(Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
                     .with_param("payment_method")
                     .into()),
@@ -233,6 +240,7 @@ impl Payrail {
         let attempt = self.latest_attempt_record(id).await?;
         let result = match attempt.channel.as_str() {
             ALIPAY_CHANNEL => self.query_alipay_attempt(mode, &payment, &attempt).await?,
+            WECHATPAY_CHANNEL => self.query_wechatpay_attempt(mode, &payment, &attempt).await?,
             _ => query_once(self.card_network(mode)?, &attempt.id).await,
         };
         let attempt_id = attempt.id;
@@ -283,6 +291,8 @@ pub(crate) enum Attach {
     Card(Box<VaultEntry>),
     AlipayQr,
     AlipayBarcode,
+    WechatNative,
+    WechatBarcode,
 }
 
 /// Attaches `method` to `payment` (vaulting a card); returns the channel it is charged on.
@@ -314,6 +324,14 @@ async fn attach(
         Attach::AlipayBarcode => {
             payment.payment_method_type = Some(PaymentMethodType::AlipayBarcode);
             Ok(ALIPAY_CHANNEL)
+        }
+        Attach::WechatNative => {
+            payment.payment_method_type = Some(PaymentMethodType::WechatNative);
+            Ok(WECHATPAY_CHANNEL)
+        }
+        Attach::WechatBarcode => {
+            payment.payment_method_type = Some(PaymentMethodType::WechatBarcode);
+            Ok(WECHATPAY_CHANNEL)
         }
     }
 }

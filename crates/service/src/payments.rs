@@ -15,6 +15,7 @@ use payrail_store::payments::{Cursor, PaymentFilter};
 use payrail_store::{Conn, Tx, deliveries, events, payments};
 
 use crate::alipay::alipay_accepts;
+use crate::wechatpay::wechatpay_accepts;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
 use crate::random::id_random;
@@ -42,6 +43,24 @@ pub enum PaymentMethodInput {
     AlipayBarcode {
         auth_code: Secret<String>,
     },
+    /// A QR code the payer scans with WeChat.
+    WechatNative,
+    /// The payer's WeChat payment code, as the cashier scanned it.
+    WechatBarcode {
+        auth_code: Secret<String>,
+    },
+}
+
+impl PaymentMethodInput {
+    /// The method a payment created without `confirm` keeps for its later confirmation;
+    /// `None` for methods that can only be charged at once.
+    fn attachable(&self) -> Option<PaymentMethodType> {
+        match self {
+            PaymentMethodInput::AlipayQr => Some(PaymentMethodType::AlipayQr),
+            PaymentMethodInput::WechatNative => Some(PaymentMethodType::WechatNative),
+            _ => None,
+        }
+    }
 }
 
 /// `POST /v1/payments`, as parsed from the request.
@@ -81,6 +100,12 @@ impl Payrail {
         ) {
             alipay_accepts(&payment)?;
         }
+        if matches!(
+            request.payment_method,
+            Some(PaymentMethodInput::WechatNative | PaymentMethodInput::WechatBarcode { .. })
+        ) {
+            wechatpay_accepts(&payment)?;
+        }
         match (request.confirm, request.payment_method) {
             (true, Some(PaymentMethodInput::Card(card))) => {
                 self.charge(caller, ChargeTarget::New(Box::new(payment)), card).await
@@ -91,11 +116,24 @@ impl Payrail {
             (true, Some(PaymentMethodInput::AlipayBarcode { auth_code })) => {
                 self.charge_alipay_barcode(caller, ChargeTarget::New(Box::new(payment)), auth_code).await
             }
+            (true, Some(PaymentMethodInput::WechatNative)) => {
+                self.charge_wechat_native(caller, ChargeTarget::New(Box::new(payment))).await
+            }
+            (true, Some(PaymentMethodInput::WechatBarcode { auth_code })) => {
+                self.charge_wechat_barcode(caller, ChargeTarget::New(Box::new(payment)), auth_code).await
+            }
             (true, None) => {
                 let message = "confirm: true needs a payment_method";
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
             }
-            (false, Some(PaymentMethodInput::Card(_) | PaymentMethodInput::AlipayBarcode { .. })) => {
+            (
+                false,
+                Some(
+                    PaymentMethodInput::Card(_)
+                    | PaymentMethodInput::AlipayBarcode { .. }
+                    | PaymentMethodInput::WechatBarcode { .. },
+                ),
+            ) => {
                 // The CVC and the payment code are never stored, so a card or a code can
                 // only be charged in the request that carries it.
                 let message = "a card or payment code can only be given together with confirm: true";
@@ -103,9 +141,9 @@ impl Payrail {
             }
             (false, method) => {
                 let mut payment = payment;
-                if method.is_some() {
+                if let Some(kind) = method.as_ref().and_then(PaymentMethodInput::attachable) {
                     payment.status = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
-                    payment.payment_method_type = Some(PaymentMethodType::AlipayQr);
+                    payment.payment_method_type = Some(kind);
                 }
                 let (created, answering) = (payment.clone(), caller.clone());
                 self.store

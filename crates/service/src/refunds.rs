@@ -19,6 +19,7 @@ use payrail_store::payments::FIRST_QUERY_AFTER_MS;
 use payrail_store::{Tx, ledger, payments, refunds};
 
 use crate::alipay::ALIPAY_CHANNEL;
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::refund_object;
 use crate::payments::{Subject, record_event, record_object_event, visible};
@@ -43,6 +44,7 @@ impl Payrail {
         let attempt = self.latest_attempt_record(payment_id).await?;
         let answer = match attempt.channel.as_str() {
             ALIPAY_CHANNEL => self.refund_through_alipay(&refund, &attempt.id).await,
+            WECHATPAY_CHANNEL => self.refund_through_wechatpay(&refund, &attempt).await,
             _ => {
                 let request = RefundRequest {
                     reference: refund.id.clone(),
@@ -110,6 +112,7 @@ impl Payrail {
         let attempt = self.latest_attempt_record(&refund.payment_id).await?;
         let answer = match attempt.channel.as_str() {
             ALIPAY_CHANNEL => self.query_alipay_refund(refund, &attempt.id).await,
+            WECHATPAY_CHANNEL => self.query_wechatpay_refund(refund).await,
             _ => {
                 let mode = if refund.livemode { Mode::Live } else { Mode::Test };
                 match self.card_network(mode)?.get_refund(&refund.id).await {

@@ -13,14 +13,12 @@ mod barcode;
 mod notify;
 mod refunds;
 
-pub use barcode::{DEFAULT_PAYER_WAIT_MS, PAYER_WAIT_MS_MAX};
-
 use payrail_channels::ChannelError;
 use payrail_channels::alipay::{AlipayClient, PrecreateRequest, Precreated, Trade, TradeStatus};
 use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus};
 use payrail_domain::payment_record::{NextAction, Payment, PaymentMethodType};
-use payrail_domain::{AttemptId, ErrorType, Mode, PaymentId, Problem};
+use payrail_domain::{AttemptId, ErrorType, Mode, Problem};
 use payrail_store::attempts::StoredAttempt;
 
 use crate::confirm::Attach;
@@ -153,18 +151,13 @@ impl Payrail {
         })
     }
 
-    /// Before a payment waiting on a QR code is canceled here (expired, or by the
+    /// Before a payment waiting on an Alipay QR code is canceled here (expired, or by the
     /// merchant), its trade is closed at Alipay, so the payer cannot pay what Payrail gave
     /// up on. Returns whether the payment may be canceled now. A trade Alipay refuses to
     /// close because it was paid makes the payment succeed instead (by query); any other
     /// failure is logged and answered `false`.
-    pub(crate) async fn closed_at_channel_first(&self, id: &PaymentId) -> Result<bool, ServiceError> {
-        let payment = self.get_payment_unchecked(id).await?;
-        if payment.payment_method_type != Some(PaymentMethodType::AlipayQr)
-            || payment.status != PaymentStatus::RequiresAction
-        {
-            return Ok(true);
-        }
+    pub(crate) async fn closed_at_alipay_first(&self, payment: &Payment) -> Result<bool, ServiceError> {
+        let id = &payment.id;
         let mode = if payment.livemode { Mode::Live } else { Mode::Test };
         let Ok(account) = self.alipay_account(mode) else {
             // Alipay is no longer configured: nothing can be closed, nor paid through Payrail.

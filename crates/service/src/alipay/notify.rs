@@ -11,44 +11,16 @@
 //! 3. the `out_trade_no` is an Alipay attempt of this account's mode
 //!    (`notification_order_unknown`).
 //!
-//! Invariant: a notification is applied once. Its `notify_id` is claimed in
-//! `inbound_notifications` in the write unit that applies it; a replay is acknowledged and
-//! changes nothing.
-//!
-//! Invariant: a signed notification whose `total_amount` differs from the attempt's is
-//! acknowledged (the payer did pay; refusing would only make Alipay resend it), keeps the
-//! payment out of `succeeded`, and records a `payment.discrepancy` event for the merchant
-//! and an error log line for the operator. So does a payment reported after the payment
-//! was closed here.
+//! Then it is applied once, as `paid_notifications.rs` describes (shared with WeChat Pay):
+//! a replay changes nothing, and a paid trade whose `total_amount` differs from the
+//! attempt's is acknowledged and recorded as a `payment.discrepancy`.
 
-use payrail_channels::alipay::{AlipayNotification, NotificationRefused, TradeStatus};
-use payrail_channels::card_network::AuthorizationOutcome;
-use payrail_domain::payment::PaymentStatus;
-use payrail_domain::payment_record::Payment;
-use payrail_domain::{AttemptId, Mode, Problem, Timestamp};
-use payrail_store::deliveries::NotifyTarget;
-use payrail_store::inbound_notifications::{self, InboundNotification};
-use payrail_store::{Tx, attempts, payments};
-use serde_json::json;
+use payrail_channels::alipay::{NotificationRefused, TradeStatus};
+use payrail_domain::{AttemptId, Mode, Problem};
 
 use super::ALIPAY_CHANNEL;
-use crate::objects::payment_object;
-use crate::outcome::{AttemptResult, apply_attempt_result};
-use crate::payments::{Subject, record_object_event};
+use crate::paid_notifications::PaidReport;
 use crate::{Payrail, ServiceError};
-
-/// What became of a verified notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Applied {
-    Succeeded,
-    Duplicate,
-    AlreadySucceeded,
-    /// Recorded as a discrepancy: an amount that differs, or a payment no longer open.
-    Discrepancy(&'static str),
-    /// Not a payment (waiting, closed after a refund): nothing to do.
-    Ignored,
-    UnknownOrder,
-}
 
 impl Payrail {
     /// Accepts an Alipay notification for `account` (`test` or `live`): `Ok` means it is
@@ -59,14 +31,13 @@ impl Payrail {
             "live" => Some(Mode::Live),
             _ => None,
         };
-        let client = match mode.map(|mode| self.alipay_account(mode)) {
-            Some(Ok(alipay)) => alipay.client.clone(),
+        let (mode, client) = match mode.map(|mode| (mode, self.alipay_account(mode))) {
+            Some((mode, Ok(alipay))) => (mode, alipay.client.clone()),
             _ => {
                 let message = "no account with this channel receives notifications at this path";
                 return Err(Problem::invalid_request("notification_account_unknown", message).with_status(404).into());
             }
         };
-        let mode = if account == "live" { Mode::Live } else { Mode::Test };
         let notification = client.verify_notification(body).map_err(|refused| {
             tracing::info!(channel = ALIPAY_CHANNEL, account, %refused, "notification refused");
             refusal(&refused)
@@ -76,127 +47,18 @@ impl Payrail {
             let message = "the notification is for another app";
             return Err(Problem::invalid_request("notification_app_id_mismatch", message).into());
         }
-        let applied = match AttemptId::parse(&notification.out_trade_no) {
-            Ok(attempt_id) => self.apply_alipay_notification(mode, attempt_id, notification.clone()).await?,
-            Err(_) => Applied::UnknownOrder,
+        let report = PaidReport {
+            channel: ALIPAY_CHANNEL,
+            notification_id: notification.notify_id,
+            notification_type: notification.trade_status.as_str().to_owned(),
+            attempt_id: AttemptId::parse(&notification.out_trade_no).ok(),
+            paid: matches!(notification.trade_status, TradeStatus::Success | TradeStatus::Finished),
+            amount_minor: notification.total_amount.amount_minor(),
+            currency: notification.total_amount.currency().code().to_owned(),
+            channel_reference: notification.trade_no,
         };
-        let (notify_id, trade_no) = (notification.notify_id.as_str(), notification.trade_no.as_str());
-        match applied {
-            Applied::UnknownOrder => {
-                tracing::warn!(
-                    channel = ALIPAY_CHANNEL,
-                    account,
-                    notify_id,
-                    trade_no,
-                    "notification for no order of ours"
-                );
-                let message = "the notification is about no order of this account";
-                Err(Problem::invalid_request("notification_order_unknown", message).into())
-            }
-            Applied::Discrepancy(reason) => {
-                tracing::error!(
-                    channel = ALIPAY_CHANNEL,
-                    account,
-                    notify_id,
-                    trade_no,
-                    reason,
-                    "alipay reports a payment that does not match the order; recorded as a discrepancy, not applied"
-                );
-                Ok(())
-            }
-            other => {
-                tracing::info!(channel = ALIPAY_CHANNEL, account, notify_id, trade_no, outcome = ?other, "notification accepted");
-                Ok(())
-            }
-        }
+        self.accept_paid_report(mode, report).await
     }
-
-    /// Checks the notification against the attempt, claims it, and applies it: one unit.
-    async fn apply_alipay_notification(
-        &self,
-        mode: Mode,
-        attempt_id: AttemptId,
-        notification: AlipayNotification,
-    ) -> Result<Applied, ServiceError> {
-        let (now, fees) = (self.clock.now(), self.policy.default_fees());
-        let account = mode.as_str();
-        self.store
-            .write(move |tx| {
-                Box::pin(async move {
-                    let attempt = attempts::get(tx.conn(), &attempt_id).await?;
-                    let Some(attempt) = attempt.filter(|attempt| attempt.channel == ALIPAY_CHANNEL) else {
-                        return Ok(Applied::UnknownOrder);
-                    };
-                    let payment = payments::get_for_update(tx.conn(), &attempt.payment_id).await?;
-                    let Some(payment) = payment.filter(|payment| payment.livemode == mode.is_live()) else {
-                        return Ok(Applied::UnknownOrder);
-                    };
-                    let inbound = InboundNotification {
-                        channel: ALIPAY_CHANNEL,
-                        account,
-                        notification_id: &notification.notify_id,
-                        notification_type: notification.trade_status.as_str(),
-                        reference: attempt_id.as_str(),
-                    };
-                    if !inbound_notifications::claim(tx.conn(), &inbound, now).await? {
-                        return Ok(Applied::Duplicate);
-                    }
-                    if !matches!(notification.trade_status, TradeStatus::Success | TradeStatus::Finished) {
-                        return Ok(Applied::Ignored);
-                    }
-                    let reported = notification.total_amount;
-                    if reported.amount_minor() != attempt.amount_minor || reported.currency() != payment.currency {
-                        record_discrepancy(tx, &payment, &notification, "amount_mismatch", now).await?;
-                        return Ok(Applied::Discrepancy("amount_mismatch"));
-                    }
-                    match payment.status {
-                        PaymentStatus::Succeeded => Ok(Applied::AlreadySucceeded),
-                        PaymentStatus::Processing | PaymentStatus::RequiresAction => {
-                            let outcome = AuthorizationOutcome::Approved {
-                                captured: true,
-                                network_transaction_id: notification.trade_no.clone(),
-                            };
-                            let result = AttemptResult::Answered(outcome);
-                            apply_attempt_result(tx, payment, &attempt_id, result, fees, now).await?;
-                            Ok(Applied::Succeeded)
-                        }
-                        _ => {
-                            record_discrepancy(tx, &payment, &notification, "paid_after_close", now).await?;
-                            Ok(Applied::Discrepancy("paid_after_close"))
-                        }
-                    }
-                })
-            })
-            .await
-    }
-}
-
-/// A `payment.discrepancy` event: what Alipay reported beside what Payrail holds.
-async fn record_discrepancy(
-    tx: &mut Tx,
-    payment: &Payment,
-    notification: &AlipayNotification,
-    reason: &'static str,
-    now: Timestamp,
-) -> Result<(), ServiceError> {
-    let object = json!({
-        "object": "payment_discrepancy",
-        "payment": payment.id.as_str(),
-        "reason": reason,
-        "channel": ALIPAY_CHANNEL,
-        "channel_reference": notification.trade_no,
-        "expected_amount": payment.amounts.amount_minor(),
-        "reported_amount": notification.total_amount.amount_minor(),
-        "currency": payment.currency.code(),
-        "payment_object": payment_object(payment),
-    });
-    let subject = Subject {
-        merchant_id: &payment.merchant_id,
-        livemode: payment.livemode,
-        object_id: payment.id.as_str(),
-        notify: payment.notify_url.as_ref().map_or(NotifyTarget::None, |url| NotifyTarget::Url(url.as_str())),
-    };
-    record_object_event(tx.conn(), subject, object, "payment.discrepancy", now).await
 }
 
 /// 400 with a short reason; never anything of the body.
