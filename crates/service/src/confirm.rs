@@ -19,11 +19,11 @@ use payrail_store::idempotency::Recording;
 use payrail_store::{Tx, attempts, payments, vault};
 
 use crate::alipay::ALIPAY_CHANNEL;
-use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
 use crate::payments::{CardInput, ChargeTarget, PaymentMethodInput, insert_row, record_event, visible};
 use crate::random::{hex, id_random, random_bytes};
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::{Caller, Payrail, ServiceError};
 
 impl Payrail {

@@ -37,8 +37,8 @@ use payrail_store::refunds;
 use payrail_channels::alipay::NOTIFICATION_ACKNOWLEDGEMENT;
 
 use crate::alipay::ALIPAY_CHANNEL;
-use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::refunds::{Settled, settle_refund};
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::{Payrail, ServiceError};
 
 /// The card network's name in notification paths.

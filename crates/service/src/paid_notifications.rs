@@ -29,6 +29,22 @@ use crate::outcome::{AttemptResult, apply_attempt_result};
 use crate::payments::{Subject, record_object_event};
 use crate::{Payrail, ServiceError};
 
+/// The mode a notification path's account names (`test`, `live`): Payrail has one account
+/// per channel and mode today. Anything else is answered like an unconfigured account.
+pub(crate) fn notified_mode(account: &str) -> Result<Mode, ServiceError> {
+    match account {
+        "test" => Ok(Mode::Test),
+        "live" => Ok(Mode::Live),
+        _ => Err(account_unknown()),
+    }
+}
+
+/// 404 `notification_account_unknown`: nothing receives notifications at this path.
+pub(crate) fn account_unknown() -> ServiceError {
+    let message = "no account with this channel receives notifications at this path";
+    Problem::invalid_request("notification_account_unknown", message).with_status(404).into()
+}
+
 /// What a verified notification says of a trade, in Payrail's terms.
 #[derive(Debug, Clone)]
 pub(crate) struct PaidReport {
@@ -80,7 +96,11 @@ impl Payrail {
             }
             Applied::Discrepancy(reason) => {
                 tracing::error!(
-                    channel, account, notification_id, reference, reason,
+                    channel,
+                    account,
+                    notification_id,
+                    reference,
+                    reason,
                     "a channel reports a payment that does not match the order; recorded as a discrepancy, not applied"
                 );
                 Ok(())

@@ -15,10 +15,10 @@ use payrail_store::payments::{Cursor, PaymentFilter};
 use payrail_store::{Conn, Tx, deliveries, events, payments};
 
 use crate::alipay::alipay_accepts;
-use crate::wechatpay::wechatpay_accepts;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
 use crate::random::id_random;
+use crate::wechatpay::wechatpay_accepts;
 use crate::{Caller, Payrail, ServiceError};
 
 /// The most payments one list call returns.

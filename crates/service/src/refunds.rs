@@ -19,12 +19,12 @@ use payrail_store::payments::FIRST_QUERY_AFTER_MS;
 use payrail_store::{Tx, ledger, payments, refunds};
 
 use crate::alipay::ALIPAY_CHANNEL;
-use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::refund_object;
 use crate::payments::{Subject, record_event, record_object_event, visible};
 use crate::random::id_random;
 use crate::sweeps::QUERY_INTERVAL_MS_MAX;
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::{Caller, Payrail, ServiceError};
 
 /// The most refunds one list call returns.

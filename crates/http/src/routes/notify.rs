@@ -18,13 +18,13 @@
 //! The idempotency layer leaves these requests alone (it serves `/v1/` only): a provider's
 //! notification carries its own id, which the service deduplicates.
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use payrail_domain::Problem;
-use axum::Json;
 use payrail_service::{Acknowledgement, ServiceError, WECHATPAY_CHANNEL};
 use serde_json::json;
 
@@ -58,7 +58,9 @@ pub(crate) async fn receive(
     let accepted = state.payrail.accept_notification(&channel, &channel_account_id, &headers, &body).await;
     Ok(match accepted {
         Ok(Acknowledgement::NoContent) => StatusCode::NO_CONTENT.into_response(),
-        Ok(Acknowledgement::Text(text)) => (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response(),
+        Ok(Acknowledgement::Text(text)) => {
+            (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
+        }
         Err(ServiceError::Rejected(problem)) if channel == WECHATPAY_CHANNEL => wechatpay_failure(&problem),
         Err(error) => return Err(error.into()),
     })

@@ -16,28 +16,18 @@
 //! attempt's is acknowledged and recorded as a `payment.discrepancy`.
 
 use payrail_channels::alipay::{NotificationRefused, TradeStatus};
-use payrail_domain::{AttemptId, Mode, Problem};
+use payrail_domain::{AttemptId, Problem};
 
 use super::ALIPAY_CHANNEL;
-use crate::paid_notifications::PaidReport;
+use crate::paid_notifications::{PaidReport, account_unknown, notified_mode};
 use crate::{Payrail, ServiceError};
 
 impl Payrail {
     /// Accepts an Alipay notification for `account` (`test` or `live`): `Ok` means it is
     /// taken, and Alipay must be answered `success`.
     pub async fn accept_alipay_notification(&self, account: &str, body: &[u8]) -> Result<(), ServiceError> {
-        let mode = match account {
-            "test" => Some(Mode::Test),
-            "live" => Some(Mode::Live),
-            _ => None,
-        };
-        let (mode, client) = match mode.map(|mode| (mode, self.alipay_account(mode))) {
-            Some((mode, Ok(alipay))) => (mode, alipay.client.clone()),
-            _ => {
-                let message = "no account with this channel receives notifications at this path";
-                return Err(Problem::invalid_request("notification_account_unknown", message).with_status(404).into());
-            }
-        };
+        let mode = notified_mode(account)?;
+        let client = self.alipay_account(mode).map_err(|_| account_unknown())?.client.clone();
         let notification = client.verify_notification(body).map_err(|refused| {
             tracing::info!(channel = ALIPAY_CHANNEL, account, %refused, "notification refused");
             refusal(&refused)

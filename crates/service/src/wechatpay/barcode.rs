@@ -58,9 +58,10 @@ impl Payrail {
             Ok(MicropayOutcome::Failed(failure)) if failure.code == ORDER_PAID => {
                 query_paid(&account, &attempt_id, amount_minor).await
             }
-            Ok(MicropayOutcome::Failed(failure)) => {
-                AttemptResult::Failed { problem: code_problem(refusal(&failure.code)), decline_code: Some(failure.code) }
-            }
+            Ok(MicropayOutcome::Failed(failure)) => AttemptResult::Failed {
+                problem: code_problem(refusal(&failure.code)),
+                decline_code: Some(failure.code),
+            },
             Err(error) if error.outcome_is_unknown() => query_paid(&account, &attempt_id, amount_minor).await,
             Err(error) => {
                 AttemptResult::Failed { problem: wechatpay_problem(), decline_code: error.code().map(str::to_owned) }
@@ -143,7 +144,14 @@ mod tests {
         for good in ["100000000000000000", "134610000000000001", "159999999999999999"] {
             assert!(is_wechat_payment_code(good), "{good}");
         }
-        for bad in ["160000000000000000", "090000000000000000", "13461000000000000", "1346100000000000012", "13461000000000000a", ""] {
+        for bad in [
+            "160000000000000000",
+            "090000000000000000",
+            "13461000000000000",
+            "1346100000000000012",
+            "13461000000000000a",
+            "",
+        ] {
             assert!(!is_wechat_payment_code(bad), "{bad}");
         }
     }

@@ -220,7 +220,8 @@ fn ended_result(transaction: &Transaction, amount_minor: i64) -> Option<AttemptR
 fn paid_result(transaction: &Transaction, amount_minor: i64) -> AttemptResult {
     if transaction.amount_total_minor != Some(amount_minor) {
         tracing::error!(
-            out_trade_no = transaction.out_trade_no, transaction_id = transaction.transaction_id,
+            out_trade_no = transaction.out_trade_no,
+            transaction_id = transaction.transaction_id,
             "wechat pay reports a paid order whose amount differs from the attempt; nothing was changed"
         );
         return AttemptResult::Unchanged;

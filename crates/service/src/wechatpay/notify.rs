@@ -28,7 +28,7 @@ use payrail_store::{attempts, refunds};
 
 use super::WECHATPAY_CHANNEL;
 use super::refunds::refund_status;
-use crate::paid_notifications::PaidReport;
+use crate::paid_notifications::{PaidReport, account_unknown, notified_mode};
 use crate::refunds::{Settled, settle_refund};
 use crate::{Payrail, ServiceError};
 
@@ -51,18 +51,8 @@ impl Payrail {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<(), ServiceError> {
-        let mode = match account {
-            "test" => Some(Mode::Test),
-            "live" => Some(Mode::Live),
-            _ => None,
-        };
-        let (mode, client) = match mode.map(|mode| (mode, self.wechatpay_account(mode))) {
-            Some((mode, Ok(wechatpay))) => (mode, wechatpay.client.clone()),
-            _ => {
-                let message = "no account with this channel receives notifications at this path";
-                return Err(Problem::invalid_request("notification_account_unknown", message).with_status(404).into());
-            }
-        };
+        let mode = notified_mode(account)?;
+        let client = self.wechatpay_account(mode).map_err(|_| account_unknown())?.client.clone();
         let notification = client.verify_notification(headers, body).map_err(|refused| {
             tracing::info!(channel = WECHATPAY_CHANNEL, account, %refused, "notification refused");
             refusal(&refused)
