@@ -11,9 +11,10 @@
 use std::future::Future;
 use std::time::Duration;
 
-use payrail_domain::{ErrorType, Problem};
+use payrail_domain::{ErrorType, Problem, Secret};
 
 use crate::outcome::AttemptResult;
+use crate::payments::PaymentMethodInput;
 
 /// How long a request waits for the payer by default. Less than the default request
 /// timeout (30 s), so that the request can still answer `processing` itself.
@@ -78,4 +79,54 @@ pub(crate) fn code_problem(refusal: CodeRefusal) -> Problem {
         CodeRefusal::Declined(channel) => ("payment_declined", format!("{channel} declined the payment")),
     };
     Problem { error_type: ErrorType::Card, ..Problem::invalid_request(code, message).with_status(402) }
+}
+
+impl PaymentMethodInput {
+    /// The method for an `auto_barcode`: a payment code routed to the channel it belongs
+    /// to by its shape. WeChat Pay's are 18 digits starting 10 to 15, Alipay's 16 to 24
+    /// digits starting 25 to 30; a code of neither shape is refused (402
+    /// `payment_code_invalid`) before anything is written.
+    pub fn payment_code(auth_code: Secret<String>) -> Result<PaymentMethodInput, Problem> {
+        let code = auth_code.expose();
+        if crate::wechatpay::is_wechat_payment_code(code) {
+            Ok(PaymentMethodInput::WechatBarcode { auth_code })
+        } else if is_alipay_payment_code(code) {
+            Ok(PaymentMethodInput::AlipayBarcode { auth_code })
+        } else {
+            Err(code_problem(CodeRefusal::Invalid).with_param("payment_method[auto_barcode][auth_code]"))
+        }
+    }
+}
+
+/// Alipay's payment codes: 16 to 24 digits starting 25 to 30.
+fn is_alipay_payment_code(code: &str) -> bool {
+    (16..=24).contains(&code.len())
+        && code.bytes().all(|byte| byte.is_ascii_digit())
+        && ("25".."31").contains(&&code[..2])
+}
+
+#[cfg(test)]
+mod tests {
+    use payrail_domain::Secret;
+
+    use crate::payments::PaymentMethodInput;
+
+    fn routed(code: &str) -> Result<&'static str, &'static str> {
+        match PaymentMethodInput::payment_code(Secret::new(code.to_owned())) {
+            Ok(PaymentMethodInput::WechatBarcode { .. }) => Ok("wechat"),
+            Ok(PaymentMethodInput::AlipayBarcode { .. }) => Ok("alipay"),
+            Ok(_) => Ok("other"),
+            Err(problem) => Err(problem.code),
+        }
+    }
+
+    #[test]
+    fn payment_codes_are_routed_by_their_shape() {
+        assert_eq!(routed("134610000000000001"), Ok("wechat"));
+        assert_eq!(routed("280000000000000001"), Ok("alipay"));
+        assert_eq!(routed("3000000000000000"), Ok("alipay"));
+        for unknown in ["990000000000000000", "160000000000000000", "2800000000", "28000000000000000a", ""] {
+            assert_eq!(routed(unknown), Err("payment_code_invalid"), "{unknown}");
+        }
+    }
 }

@@ -199,9 +199,9 @@ fn payment_method_input(body: &Fields) -> Result<Option<PaymentMethodInput>, Pro
             Ok(Some(PaymentMethodInput::WechatNative))
         }
         "wechat_barcode" => Ok(Some(PaymentMethodInput::WechatBarcode { auth_code: auth_code(&method, &kind)? })),
+        "auto_barcode" => PaymentMethodInput::payment_code(auth_code(&method, &kind)?).map(Some),
         _ => {
-            let message =
-                "payment_method[type] must be card, alipay_qr, alipay_barcode, wechat_native or wechat_barcode";
+            let message = "payment_method[type] must be card, alipay_qr, alipay_barcode, wechat_native, wechat_barcode or auto_barcode";
             Err(Problem::invalid_request("payment_method_unsupported", message).with_param("payment_method[type]"))
         }
     }

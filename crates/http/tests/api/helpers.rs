@@ -238,6 +238,12 @@ impl TestApp {
         TestApp::spawn_configured(db, Limits::default(), Box::new(|payrail| payrail), options).await
     }
 
+    /// With both the Alipay and the WeChat Pay simulators as test mode's accounts.
+    pub async fn spawn_alipay_and_wechatpay(db: TestDatabase) -> TestApp {
+        let options = Options { alipay: true, wechatpay: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(|payrail| payrail), options).await
+    }
+
     pub async fn spawn_with_policy(db: TestDatabase, policy: Policy) -> TestApp {
         TestApp::spawn_with(db, move |payrail| payrail.with_policy(policy)).await
     }

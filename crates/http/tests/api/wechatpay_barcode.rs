@@ -94,3 +94,28 @@ async fn refused_and_malformed_wechat_payment_codes_charge_nothing() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_auto_barcode_goes_to_the_wallet_its_code_belongs_to() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay_and_wechatpay(db).await;
+        let auto = |number: &str, code: &str| {
+            json!({"amount": 1230, "currency": "cny", "merchant_order_no": number, "confirm": true,
+                "payment_method": {"type": "auto_barcode", "auto_barcode": {"auth_code": code}}})
+        };
+        let wechat = app.post_json("/v1/payments", &app.test_key, &auto("auto-wx", CODE_IMMEDIATE_SUCCESS)).await;
+        assert_eq!(wechat.body["status"], "succeeded", "{}", wechat.body);
+        assert_eq!(wechat.body["payment_method"], json!({"type": "wechat_barcode"}));
+        let alipay_code = payrail_sandbox::alipay::CODE_PAID;
+        let alipay = app.post_json("/v1/payments", &app.test_key, &auto("auto-ali", alipay_code)).await;
+        assert_eq!(alipay.body["status"], "succeeded", "{}", alipay.body);
+        assert_eq!(alipay.body["payment_method"], json!({"type": "alipay_barcode"}));
+        let unknown = app.post_json("/v1/payments", &app.test_key, &auto("auto-none", "990000000000000000")).await;
+        let error = unknown.assert_error(402, "card_error", "payment_code_invalid");
+        assert_eq!(error["param"], "payment_method[auto_barcode][auth_code]");
+        assert_eq!(ledger_entries(&app).await, 2);
+        let listed = app.get("/v1/payments?limit=100", &app.test_key).await.body;
+        assert_eq!(listed["data"].as_array().unwrap().len(), 2, "the unknown code wrote nothing");
+    })
+    .await;
+}

@@ -15,6 +15,8 @@ mod barcode;
 mod notify;
 mod refunds;
 
+pub(crate) use barcode::is_wechat_payment_code;
+
 use payrail_channels::ChannelError;
 use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_channels::wechatpay::{Fen, OrderRequest, TradeState, Transaction, WechatPayClient};
