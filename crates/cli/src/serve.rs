@@ -19,7 +19,7 @@ use payrail_service::{Payrail, SystemClock};
 use crate::config::Settings;
 use crate::open::open_payrail;
 use crate::sandbox_alipay::{SANDBOX_ALIPAY_PATH, with_sandbox_alipay};
-use crate::sandbox_wechatpay::{SANDBOX_WECHATPAY_PATH, sandbox_wechatpay};
+use crate::sandbox_wechatpay::{SANDBOX_WECHATPAY_PATH, with_sandbox_wechatpay};
 
 /// Time allowed after the request timeout for responses to be written during shutdown.
 const SHUTDOWN_GRACE_EXTRA_MS: u64 = 5_000;
@@ -39,7 +39,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let base_url = local_base_url(address);
     let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url)?;
     let (payrail, alipay) = with_sandbox_alipay(payrail, &base_url).await?;
-    let (wechatpay, _) = sandbox_wechatpay(&payrail, &base_url).await?;
+    let (payrail, wechatpay, wechatpay_secapi) = with_sandbox_wechatpay(payrail, &base_url, address.ip()).await?;
     let metrics = Arc::new(Metrics::default());
     let state = AppState { payrail: payrail.clone(), limits: settings.limits.clone(), metrics: Arc::clone(&metrics) };
     let app = payrail_http::router(state)
@@ -78,6 +78,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         Ok(Err(join_error)) => return Err(anyhow::anyhow!("the server task failed: {join_error}")),
         Err(_) => tracing::warn!("requests still open after the grace period were abandoned"),
     }
+    wechatpay_secapi.abort();
     payrail.store().close().await;
     tracing::info!("stopped");
     Ok(())

@@ -28,6 +28,7 @@ impl ChannelKind {
             | PaymentMethodType::AlipayBarcode
             | PaymentMethodType::AlipayPage
             | PaymentMethodType::AlipayWap => Some(ChannelKind::Alipay),
+            PaymentMethodType::WechatNative | PaymentMethodType::WechatBarcode => Some(ChannelKind::Wechatpay),
         }
     }
 }
@@ -84,6 +85,7 @@ mod tests {
         assert_eq!(ChannelKind::for_method(PaymentMethodType::Card), None);
         assert_eq!(ChannelKind::for_method(PaymentMethodType::AlipayQr), Some(ChannelKind::Alipay));
         assert_eq!(ChannelKind::for_method(PaymentMethodType::AlipayBarcode), Some(ChannelKind::Alipay));
+        assert_eq!(ChannelKind::for_method(PaymentMethodType::WechatBarcode), Some(ChannelKind::Wechatpay));
     }
 
     #[test]

@@ -57,6 +57,8 @@ crate::payment::named_enum!(
         AlipayBarcode = "alipay_barcode",
         AlipayPage = "alipay_page",
         AlipayWap = "alipay_wap",
+        WechatNative = "wechat_native",
+        WechatBarcode = "wechat_barcode",
     }
 );
 
@@ -67,6 +69,8 @@ pub enum NextAction {
     RedirectToUrl { url: String },
     /// Scan `data` with the Alipay app; `image_url_svg` shows it as a QR code.
     AlipayDisplayQrCode { data: String, image_url_svg: String },
+    /// Scan `data` (a `weixin://` URL) with WeChat; `image_url_svg` shows it as a QR code.
+    WechatDisplayQrCode { data: String, image_url_svg: String },
 }
 
 impl NextAction {
@@ -74,6 +78,15 @@ impl NextAction {
         match self {
             NextAction::RedirectToUrl { .. } => "redirect_to_url",
             NextAction::AlipayDisplayQrCode { .. } => "alipay_display_qr_code",
+            NextAction::WechatDisplayQrCode { .. } => "wechat_display_qr_code",
+        }
+    }
+
+    /// The QR content the payer scans, for an action that shows one.
+    pub fn qr_code(&self) -> Option<&str> {
+        match self {
+            NextAction::RedirectToUrl { .. } => None,
+            NextAction::AlipayDisplayQrCode { data, .. } | NextAction::WechatDisplayQrCode { data, .. } => Some(data),
         }
     }
 }

@@ -117,13 +117,29 @@ pub(crate) struct CreatePayment {
 #[derive(utoipa::ToSchema)]
 #[allow(dead_code, reason = "documents the request")]
 pub(crate) struct PaymentMethodInput {
-    /// `card`, `alipay_qr` (CNY only; the payer scans a QR code with Alipay) or
-    /// `alipay_barcode` (CNY only; the cashier scanned the payer's payment code).
+    /// `card`, `alipay_qr` (CNY only; the payer scans a QR code with Alipay),
+    /// `alipay_barcode` (CNY only; the cashier scanned the payer's payment code),
+    /// `wechat_native` (CNY only; the payer scans a QR code with WeChat) or
+    /// `wechat_barcode` (CNY only; the cashier scanned the payer's WeChat payment code) or
+    /// `auto_barcode` (a payment code of either wallet, routed by its digits).
     r#type: String,
     /// With `type: card` only.
     card: Option<CardInputBody>,
     /// With `type: alipay_barcode` only.
     alipay_barcode: Option<AlipayBarcodeBody>,
+    /// With `type: wechat_barcode` only.
+    wechat_barcode: Option<WechatBarcodeBody>,
+    /// With `type: auto_barcode` only: `auth_code`, 18 digits starting 10–15 (WeChat Pay)
+    /// or 16–24 digits starting 25–30 (Alipay); any other is 402 `payment_code_invalid`.
+    auto_barcode: Option<WechatBarcodeBody>,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code, reason = "documents the request")]
+pub(crate) struct WechatBarcodeBody {
+    /// The payer's WeChat payment code as scanned: 18 digits starting 10 to 15. Never
+    /// stored or shown.
+    auth_code: String,
 }
 
 #[derive(utoipa::ToSchema)]

@@ -23,11 +23,13 @@ use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::outcome::{AttemptResult, apply_attempt_result, apply_capture};
 use crate::payments::{CardInput, ChargeTarget, PaymentMethodInput, insert_row, record_event, visible};
 use crate::random::{hex, id_random, random_bytes};
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::{Caller, Payrail, ServiceError};
 
 impl Payrail {
     /// Confirms a payment with a payment method: given now, or attached when it was
-    /// created (an Alipay QR code; a card is never kept for later, see `create_payment`).
+    /// created (an Alipay or WeChat Pay QR code; a card is never kept for later, see
+    /// `create_payment`).
     pub async fn confirm_payment(
         &self,
         caller: &Caller,
@@ -44,11 +46,16 @@ impl Payrail {
             Some(method @ (PaymentMethodInput::AlipayPage | PaymentMethodInput::AlipayWap)) => {
                 self.charge_alipay_redirect(caller, target, method.method_type()).await
             }
+            Some(PaymentMethodInput::WechatNative) => self.charge_wechat_native(caller, target).await,
+            Some(PaymentMethodInput::WechatBarcode { auth_code }) => {
+                self.charge_wechat_barcode(caller, target, auth_code).await
+            }
             None => match self.get_payment(caller, id).await?.payment_method_type {
                 Some(PaymentMethodType::AlipayQr) => self.charge_alipay_qr(caller, target).await,
                 Some(method @ (PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap)) => {
                     self.charge_alipay_redirect(caller, target, method).await
                 }
+                Some(PaymentMethodType::WechatNative) => self.charge_wechat_native(caller, target).await,
                 _ => Err(Problem::invalid_request("payment_method_missing", "confirming needs a payment_method")
                     .with_param("payment_method")
                     .into()),
@@ -253,6 +260,7 @@ impl Payrail {
         let attempt = self.latest_attempt_record(id).await?;
         let result = match attempt.channel.as_str() {
             ALIPAY_CHANNEL => self.query_alipay_attempt(mode, &payment, &attempt).await?,
+            WECHATPAY_CHANNEL => self.query_wechatpay_attempt(mode, &payment, &attempt).await?,
             _ => query_once(self.card_network(mode)?, &attempt.id).await,
         };
         let attempt_id = attempt.id;
@@ -317,6 +325,8 @@ pub(crate) enum Attach {
     AlipayBarcode,
     /// `alipay_page` or `alipay_wap`: the payer is sent to Alipay's cashier.
     AlipayRedirect(PaymentMethodType),
+    WechatNative,
+    WechatBarcode,
 }
 
 /// Attaches `method` to `payment` (vaulting a card); returns the channel it is charged on.
@@ -352,6 +362,14 @@ async fn attach(
         Attach::AlipayRedirect(method) => {
             payment.payment_method_type = Some(method);
             Ok(ALIPAY_CHANNEL)
+        }
+        Attach::WechatNative => {
+            payment.payment_method_type = Some(PaymentMethodType::WechatNative);
+            Ok(WECHATPAY_CHANNEL)
+        }
+        Attach::WechatBarcode => {
+            payment.payment_method_type = Some(PaymentMethodType::WechatBarcode);
+            Ok(WECHATPAY_CHANNEL)
         }
     }
 }

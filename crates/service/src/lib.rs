@@ -23,7 +23,9 @@ mod merchants;
 mod notifications;
 mod objects;
 mod outcome;
+mod paid_notifications;
 mod passwords;
+mod payment_codes;
 mod payments;
 mod policy;
 mod random;
@@ -33,15 +35,17 @@ mod sweeps;
 mod verify;
 pub mod webhook_signature;
 mod webhooks;
+mod wechatpay;
 
 use std::sync::Arc;
 
 use payrail_channels::alipay::AlipayClient;
 use payrail_channels::card_network::CardNetworkClient;
+use payrail_channels::wechatpay::WechatPayClient;
 use payrail_domain::{Clock, Mode, RequestId};
 use payrail_store::{Store, settings};
 
-pub use alipay::{ALIPAY_CHANNEL, DEFAULT_PAYER_WAIT_MS, PAYER_WAIT_MS_MAX};
+pub use alipay::ALIPAY_CHANNEL;
 pub use api_keys::{Caller, CreatedApiKey};
 pub use balance::Balance;
 pub use balance_transactions::{
@@ -58,6 +62,7 @@ pub use idempotency::{IdempotencyClaim, IdempotentRequest, request_fingerprint};
 pub use keyring::{KeyFileError, ServerKeys};
 pub use notifications::Acknowledgement;
 pub use objects::{error_object, event_object, payment_object, refund_object};
+pub use payment_codes::{DEFAULT_PAYER_WAIT_MS, PAYER_WAIT_MS_MAX};
 pub use payments::{CardInput, NewPayment, PAYMENT_LIST_LIMIT_MAX, PaymentMethodInput, PaymentPage};
 pub use payrail_store::balance_transactions::{EntryCursor, EntryFilter};
 pub use payrail_store::deliveries::DeliveryView;
@@ -72,6 +77,7 @@ pub use webhooks::endpoints::{ENDPOINT_LIST_LIMIT_MAX, EndpointInput, EndpointWi
 pub use webhooks::log::delivery_object;
 pub use webhooks::notification_secret::{NotificationSecretView, notification_secret_object};
 pub use webhooks::options::WebhookOptions;
+pub use wechatpay::WECHATPAY_CHANNEL;
 
 /// The service: every use case is a method on it. Cheap to clone.
 #[derive(Clone)]
@@ -84,7 +90,7 @@ pub struct Payrail {
     webhooks: Arc<webhooks::options::Webhooks>,
     public_base_url: Arc<str>,
     /// How long a payment-code request waits for the payer to confirm.
-    alipay_payer_wait_ms: u64,
+    payer_wait_ms: u64,
     /// Clients of merchants' channel accounts, built once per version of the account.
     account_clients: Arc<channel_accounts::routing::ClientCache>,
 }
@@ -102,6 +108,8 @@ struct Channels {
     card_network_live: Option<CardNetworkClient>,
     alipay_test: Option<alipay::AlipayAccount>,
     alipay_live: Option<alipay::AlipayAccount>,
+    wechatpay_test: Option<wechatpay::WechatPayAccount>,
+    wechatpay_live: Option<wechatpay::WechatPayAccount>,
 }
 
 impl Channels {
@@ -127,7 +135,7 @@ impl Payrail {
                     .unwrap_or_else(|_| unreachable!("the default webhook options are valid")),
             ),
             public_base_url: Arc::from("http://127.0.0.1:8080"),
-            alipay_payer_wait_ms: alipay::DEFAULT_PAYER_WAIT_MS,
+            payer_wait_ms: payment_codes::DEFAULT_PAYER_WAIT_MS,
             account_clients: Arc::default(),
         }
     }
@@ -156,10 +164,25 @@ impl Payrail {
         self
     }
 
-    /// How long an `alipay_barcode` request waits for the payer to confirm on their phone
-    /// before it answers `processing` (the sweep then goes on asking).
-    pub fn with_alipay_payer_wait_ms(mut self, wait_ms: u64) -> Payrail {
-        self.alipay_payer_wait_ms = wait_ms;
+    /// Routes `mode`'s WeChat Pay payments to the merchant account behind `client`. WeChat
+    /// Pay is told to send its notifications to `notify_url` (this server's
+    /// `/notify/wechatpay/{mode}`).
+    pub fn with_wechatpay(mut self, mode: Mode, client: WechatPayClient, notify_url: &str) -> Payrail {
+        let mut channels = Channels::clone(&self.channels);
+        let account = wechatpay::WechatPayAccount { client, notify_url: notify_url.to_owned(), account_id: None };
+        match mode {
+            Mode::Test => channels.wechatpay_test = Some(account),
+            Mode::Live => channels.wechatpay_live = Some(account),
+        }
+        self.channels = Arc::new(channels);
+        self
+    }
+
+    /// How long a payment-code request (`alipay_barcode`, `wechat_barcode`) waits for the
+    /// payer to confirm on their phone before it answers `processing` (the sweep then goes
+    /// on asking).
+    pub fn with_payer_wait_ms(mut self, wait_ms: u64) -> Payrail {
+        self.payer_wait_ms = wait_ms;
         self
     }
 
@@ -203,6 +226,12 @@ impl Payrail {
             marks.push(channel_accounts::SandboxMark {
                 url_prefix: alipay.client.gateway_url().to_owned(),
                 provider_key_pem: alipay.client.alipay_public_key_pem(),
+            });
+        }
+        if let Some(wechatpay) = &self.channels.wechatpay_test {
+            marks.push(channel_accounts::SandboxMark {
+                url_prefix: wechatpay.client.base_url().to_owned(),
+                provider_key_pem: wechatpay.client.platform_public_key_pem(),
             });
         }
         marks

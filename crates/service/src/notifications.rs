@@ -1,7 +1,8 @@
 //! Notifications from channels: a provider telling Payrail about a result that came later
 //! than the answer to Payrail's request (today, the card network's `refund.settled`).
 //!
-//! Alipay's notifications are in `alipay/notify.rs`; they are answered `success`.
+//! Alipay's notifications are in `alipay/notify.rs`; they are answered `success`. WeChat
+//! Pay's are in `wechatpay/notify.rs`; they are answered 204.
 //!
 //! A notification arrives at `/notify/{channel}/{account}`. The account names Payrail's
 //! account with that channel, whose secret checks the signature. There is one card network
@@ -37,6 +38,7 @@ use payrail_channels::alipay::NOTIFICATION_ACKNOWLEDGEMENT;
 
 use crate::alipay::ALIPAY_CHANNEL;
 use crate::refunds::{Settled, settle_refund};
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::{Payrail, ServiceError};
 
 /// The card network's name in notification paths.
@@ -93,6 +95,10 @@ impl Payrail {
             ALIPAY_CHANNEL => {
                 self.accept_alipay_notification(account, body).await?;
                 Ok(Acknowledgement::Text(NOTIFICATION_ACKNOWLEDGEMENT))
+            }
+            WECHATPAY_CHANNEL => {
+                self.accept_wechatpay_notification(account, headers, body).await?;
+                Ok(Acknowledgement::NoContent)
             }
             _ => Err(Problem::invalid_request("notification_channel_unknown", "no channel notifies at this path")
                 .with_status(404)

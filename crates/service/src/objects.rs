@@ -60,6 +60,10 @@ fn next_action_object(action: &NextAction) -> Value {
             "type": action.type_name(),
             "alipay_display_qr_code": { "data": data, "image_url_svg": image_url_svg },
         }),
+        NextAction::WechatDisplayQrCode { data, image_url_svg } => json!({
+            "type": action.type_name(),
+            "wechat_display_qr_code": { "data": data, "image_url_svg": image_url_svg },
+        }),
     }
 }
 

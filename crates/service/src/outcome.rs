@@ -27,7 +27,7 @@ pub(crate) enum AttemptResult {
     Refused(String),
     /// The answer was lost; a later query must tell.
     Unknown,
-    /// The payer must act first (an Alipay QR code to scan).
+    /// The payer must act first (an Alipay or WeChat Pay QR code to scan).
     RequiresAction(NextAction),
     /// The channel refused the attempt; nothing was charged. `decline_code` is the
     /// channel's reason, kept for support.
@@ -83,7 +83,7 @@ pub(crate) async fn apply_attempt_result(
         }
         AttemptResult::RequiresAction(action) => {
             payment.status = payment.status.apply(PaymentTransition::ChannelRequiresAction)?;
-            if let NextAction::AlipayDisplayQrCode { data, .. } = &action {
+            if let Some(data) = action.qr_code() {
                 attempts::set_qr_code(tx.conn(), attempt_id, data).await?;
             }
             payment.next_action = Some(action);

@@ -19,6 +19,7 @@ use crate::alipay::{alipay_accepts, alipay_redirect_accepts};
 use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::objects::payment_object;
 use crate::random::id_random;
+use crate::wechatpay::wechatpay_accepts;
 use crate::{Caller, Payrail, ServiceError};
 
 /// The most payments one list call returns.
@@ -47,6 +48,12 @@ pub enum PaymentMethodInput {
     AlipayPage,
     /// Alipay's cashier in the payer's mobile browser (`alipay.trade.wap.pay`).
     AlipayWap,
+    /// A QR code the payer scans with WeChat.
+    WechatNative,
+    /// The payer's WeChat payment code, as the cashier scanned it.
+    WechatBarcode {
+        auth_code: Secret<String>,
+    },
 }
 
 impl PaymentMethodInput {
@@ -57,6 +64,19 @@ impl PaymentMethodInput {
             PaymentMethodInput::AlipayBarcode { .. } => PaymentMethodType::AlipayBarcode,
             PaymentMethodInput::AlipayPage => PaymentMethodType::AlipayPage,
             PaymentMethodInput::AlipayWap => PaymentMethodType::AlipayWap,
+            PaymentMethodInput::WechatNative => PaymentMethodType::WechatNative,
+            PaymentMethodInput::WechatBarcode { .. } => PaymentMethodType::WechatBarcode,
+        }
+    }
+
+    /// The method a payment created without `confirm` keeps for its later confirmation;
+    /// `None` for methods that can only be charged at once (a card, a payment code).
+    fn attachable(&self) -> Option<PaymentMethodType> {
+        match self {
+            PaymentMethodInput::Card(_)
+            | PaymentMethodInput::AlipayBarcode { .. }
+            | PaymentMethodInput::WechatBarcode { .. } => None,
+            other => Some(other.method_type()),
         }
     }
 }
@@ -101,9 +121,11 @@ impl Payrail {
         if matches!(method_type, Some(PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap)) {
             alipay_redirect_accepts(&payment)?;
         }
+        if method_type.and_then(ChannelKind::for_method) == Some(ChannelKind::Wechatpay) {
+            wechatpay_accepts(&payment)?;
+        }
         if let Some(account_id) = &payment.channel_account_id {
-            let method = request.payment_method.as_ref().map(PaymentMethodInput::method_type);
-            self.check_chosen_account(caller, account_id, method).await?;
+            self.check_chosen_account(caller, account_id, method_type).await?;
         }
         match (request.confirm, request.payment_method) {
             (true, Some(PaymentMethodInput::Card(card))) => {
@@ -118,11 +140,24 @@ impl Payrail {
             (true, Some(method @ (PaymentMethodInput::AlipayPage | PaymentMethodInput::AlipayWap))) => {
                 self.charge_alipay_redirect(caller, ChargeTarget::New(Box::new(payment)), method.method_type()).await
             }
+            (true, Some(PaymentMethodInput::WechatNative)) => {
+                self.charge_wechat_native(caller, ChargeTarget::New(Box::new(payment))).await
+            }
+            (true, Some(PaymentMethodInput::WechatBarcode { auth_code })) => {
+                self.charge_wechat_barcode(caller, ChargeTarget::New(Box::new(payment)), auth_code).await
+            }
             (true, None) => {
                 let message = "confirm: true needs a payment_method";
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
             }
-            (false, Some(PaymentMethodInput::Card(_) | PaymentMethodInput::AlipayBarcode { .. })) => {
+            (
+                false,
+                Some(
+                    PaymentMethodInput::Card(_)
+                    | PaymentMethodInput::AlipayBarcode { .. }
+                    | PaymentMethodInput::WechatBarcode { .. },
+                ),
+            ) => {
                 // The CVC and the payment code are never stored, so a card or a code can
                 // only be charged in the request that carries it.
                 let message = "a card or payment code can only be given together with confirm: true";
@@ -130,9 +165,9 @@ impl Payrail {
             }
             (false, method) => {
                 let mut payment = payment;
-                if let Some(method) = method {
+                if let Some(kind) = method.as_ref().and_then(PaymentMethodInput::attachable) {
                     payment.status = payment.status.apply(PaymentTransition::AttachPaymentMethod)?;
-                    payment.payment_method_type = Some(method.method_type());
+                    payment.payment_method_type = Some(kind);
                 }
                 let (created, answering) = (payment.clone(), caller.clone());
                 self.store

@@ -25,6 +25,7 @@ use crate::objects::refund_object;
 use crate::payments::{Subject, record_event, record_object_event, visible};
 use crate::random::id_random;
 use crate::sweeps::QUERY_INTERVAL_MS_MAX;
+use crate::wechatpay::WECHATPAY_CHANNEL;
 use crate::{Caller, Payrail, ServiceError};
 
 /// The most refunds one list call returns.
@@ -57,6 +58,7 @@ impl Payrail {
         let attempt = self.refunded_attempt(&refund.payment_id).await?;
         Ok(match attempt.channel.as_str() {
             ALIPAY_CHANNEL => self.refund_through_alipay(refund, &attempt.id).await,
+            WECHATPAY_CHANNEL => self.refund_through_wechatpay(refund, &attempt).await,
             _ => {
                 let request = RefundRequest {
                     reference: refund.id.clone(),
@@ -108,6 +110,7 @@ impl Payrail {
         let attempt = self.refunded_attempt(&refund.payment_id).await?;
         let answer = match attempt.channel.as_str() {
             ALIPAY_CHANNEL => self.query_alipay_refund(refund, &attempt.id).await,
+            WECHATPAY_CHANNEL => self.query_wechatpay_refund(refund, &attempt).await,
             _ => {
                 let mode = if refund.livemode { Mode::Live } else { Mode::Test };
                 match self.card_network(mode)?.get_refund(&refund.id).await {

@@ -1,6 +1,6 @@
 //! Background sweeps over payments: expire unpaid ones at their deadline, release
-//! authorizations never captured, resolve attempts whose outcome was lost (and Alipay QR
-//! codes that may have been paid without a notification), and settle refunds the channel
+//! authorizations never captured, resolve attempts whose outcome was lost (and Alipay and
+//! WeChat Pay QR codes that may have been paid without a notification), and settle refunds the channel
 //! answers later.
 //!
 //! Each sweep takes a bounded batch and is safe to run on many instances at once: every
@@ -62,15 +62,23 @@ impl Payrail {
             let resolved = self.resolve_latest_attempt(id).await?;
             report.attempts_resolved += usize::from(resolved.status != PaymentStatus::Processing);
         }
-        // A QR code or a cashier may be paid while its notification never arrives: ask.
-        let mut waiting = Vec::new();
-        for method in [PaymentMethodType::AlipayQr, PaymentMethodType::AlipayPage, PaymentMethodType::AlipayWap] {
-            let mut reader = self.store.reader().await?;
-            waiting.extend(payments::due_waiting_for_payer(reader.conn(), method, now, SWEEP_BATCH_MAX).await?);
-        }
-        for id in &waiting {
-            let resolved = self.resolve_latest_attempt(id).await?;
-            report.attempts_resolved += usize::from(resolved.status != PaymentStatus::RequiresAction);
+        // A QR code or a cashier may be paid while its notification never arrives: ask
+        // its channel.
+        let waits_for_payer = [
+            PaymentMethodType::AlipayQr,
+            PaymentMethodType::AlipayPage,
+            PaymentMethodType::AlipayWap,
+            PaymentMethodType::WechatNative,
+        ];
+        for method in waits_for_payer {
+            let waiting = {
+                let mut reader = self.store.reader().await?;
+                payments::due_waiting_for_payer(reader.conn(), method, now, SWEEP_BATCH_MAX).await?
+            };
+            for id in &waiting {
+                let resolved = self.resolve_latest_attempt(id).await?;
+                report.attempts_resolved += usize::from(resolved.status != PaymentStatus::RequiresAction);
+            }
         }
         let pending_refunds = {
             let mut reader = self.store.reader().await?;
@@ -128,6 +136,24 @@ impl Payrail {
                 }
                 Ok(true)
             }
+        }
+    }
+
+    /// Before a payment waiting on a QR code is canceled here (expired, or by the merchant),
+    /// its trade is closed at its channel (Alipay, WeChat Pay), so the payer cannot pay what
+    /// Payrail gave up on. Returns whether the payment may be canceled now; a trade found
+    /// paid instead makes the payment succeed.
+    pub(crate) async fn closed_at_channel_first(&self, id: &PaymentId) -> Result<bool, ServiceError> {
+        let payment = self.get_payment_unchecked(id).await?;
+        if payment.status != PaymentStatus::RequiresAction {
+            return Ok(true);
+        }
+        match payment.payment_method_type {
+            Some(PaymentMethodType::AlipayQr | PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap) => {
+                self.closed_at_alipay_first(&payment).await
+            }
+            Some(PaymentMethodType::WechatNative) => self.closed_at_wechatpay_first(&payment).await,
+            _ => Ok(true),
         }
     }
 

@@ -330,6 +330,9 @@ fn next_action_columns(action: Option<&NextAction>) -> (Option<&'static str>, Op
         Some(NextAction::AlipayDisplayQrCode { data, image_url_svg }) => {
             (Some("alipay_display_qr_code"), Some(image_url_svg), Some(data))
         }
+        Some(NextAction::WechatDisplayQrCode { data, image_url_svg }) => {
+            (Some("wechat_display_qr_code"), Some(image_url_svg), Some(data))
+        }
     }
 }
 
@@ -341,6 +344,10 @@ fn next_action(row: &impl Columns) -> Result<Option<NextAction>, StoreError> {
         Some("alipay_display_qr_code") => {
             let data = row.text_opt("next_action_data")?.ok_or_else(|| corrupt("payments", "next_action_data"))?;
             Ok(Some(NextAction::AlipayDisplayQrCode { data, image_url_svg: url }))
+        }
+        Some("wechat_display_qr_code") => {
+            let data = row.text_opt("next_action_data")?.ok_or_else(|| corrupt("payments", "next_action_data"))?;
+            Ok(Some(NextAction::WechatDisplayQrCode { data, image_url_svg: url }))
         }
         Some(_) => Err(corrupt("payments", "next_action_type")),
     }

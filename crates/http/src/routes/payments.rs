@@ -195,23 +195,32 @@ fn payment_method_input(body: &Fields) -> Result<Option<PaymentMethodInput>, Pro
             method.only(&["type"])?;
             Ok(Some(PaymentMethodInput::AlipayQr))
         }
-        "alipay_barcode" => {
-            method.only(&["type", "alipay_barcode"])?;
-            let barcode = method.require("alipay_barcode", method.object("alipay_barcode")?)?;
-            barcode.only(&["auth_code"])?;
-            let auth_code = Secret::new(barcode.require("auth_code", barcode.text("auth_code")?)?);
-            Ok(Some(PaymentMethodInput::AlipayBarcode { auth_code }))
+        "alipay_barcode" => Ok(Some(PaymentMethodInput::AlipayBarcode { auth_code: auth_code(&method, &kind)? })),
+        "wechat_native" => {
+            method.only(&["type"])?;
+            Ok(Some(PaymentMethodInput::WechatNative))
         }
         "alipay_page" | "alipay_wap" => {
             method.only(&["type"])?;
             let page = kind == "alipay_page";
             Ok(Some(if page { PaymentMethodInput::AlipayPage } else { PaymentMethodInput::AlipayWap }))
         }
+        "wechat_barcode" => Ok(Some(PaymentMethodInput::WechatBarcode { auth_code: auth_code(&method, &kind)? })),
+        "auto_barcode" => PaymentMethodInput::payment_code(auth_code(&method, &kind)?).map(Some),
         _ => {
-            let message = "payment_method[type] must be card, alipay_qr, alipay_barcode, alipay_page or alipay_wap";
+            let message = "payment_method[type] must be card, alipay_qr, alipay_barcode, alipay_page, alipay_wap, \
+                           wechat_native, wechat_barcode or auto_barcode";
             Err(Problem::invalid_request("payment_method_unsupported", message).with_param("payment_method[type]"))
         }
     }
+}
+
+/// `payment_method[{kind}][auth_code]`: a payment code, kept secret from here on.
+fn auth_code(method: &Fields, kind: &str) -> Result<Secret<String>, Problem> {
+    method.only(&["type", kind])?;
+    let barcode = method.require(kind, method.object(kind)?)?;
+    barcode.only(&["auth_code"])?;
+    Ok(Secret::new(barcode.require("auth_code", barcode.text("auth_code")?)?))
 }
 
 fn card_input(card: &Fields) -> Result<CardInput, Problem> {

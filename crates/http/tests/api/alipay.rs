@@ -52,7 +52,7 @@ pub(crate) fn alipay(app: &TestApp) -> &StartedAlipay {
 }
 
 /// What the buyer's phone uses to reach the simulator's pages.
-fn browser() -> reqwest::Client {
+pub(crate) fn browser() -> reqwest::Client {
     reqwest::Client::builder().timeout(Duration::from_secs(5)).build().unwrap()
 }
 

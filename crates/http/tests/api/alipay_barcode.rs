@@ -29,7 +29,7 @@ async fn ledger_entries(app: &TestApp) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payment_code_is_paid_at_once_or_after_the_payer_confirms() {
     on_each_backend(|db| async {
-        let app = TestApp::spawn_alipay_with(db, |payrail| payrail.with_alipay_payer_wait_ms(5_000)).await;
+        let app = TestApp::spawn_alipay_with(db, |payrail| payrail.with_payer_wait_ms(5_000)).await;
         let paid = pay(&app, "code-paid", CODE_PAID).await;
         assert_eq!(paid.body["status"], "succeeded", "{}", paid.body);
         assert_eq!(paid.body["payment_method"], json!({"type": "alipay_barcode"}));
@@ -46,7 +46,7 @@ async fn a_payment_code_is_paid_at_once_or_after_the_payer_confirms() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_payer_who_never_confirms_is_waited_for_then_the_trade_is_cancelled() {
     on_each_backend(|db| async {
-        let app = TestApp::spawn_alipay_with(db, |payrail| payrail.with_alipay_payer_wait_ms(600)).await;
+        let app = TestApp::spawn_alipay_with(db, |payrail| payrail.with_payer_wait_ms(600)).await;
         let waiting = pay(&app, "code-forever", CODE_PAYING_FOREVER).await;
         assert_eq!(waiting.body["status"], "processing", "{}", waiting.body);
         let id = waiting.body["id"].as_str().unwrap();

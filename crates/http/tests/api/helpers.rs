@@ -8,10 +8,13 @@ use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode};
 use payrail_channels::alipay::{AlipayClient, AlipayConfig};
 use payrail_channels::card_network::CardNetworkClient;
+use payrail_channels::wechatpay::{ClientCertificate, WechatPayClient, WechatPayConfig};
 use payrail_crypto::rsa::RsaPrivateKey;
 use payrail_domain::{MerchantStatus, Mode, Secret, Timestamp};
 use payrail_http::{AppState, Limits, Metrics};
-use payrail_sandbox::{AlipaySandbox, CardNetwork, alipay_router, card_network_router};
+use payrail_sandbox::{
+    AlipaySandbox, CardNetwork, WechatPay, WechatPayCredentials, alipay_router, card_network_router, wechatpay_router,
+};
 use payrail_service::{ManualClock, Payrail, Policy, ServerKeys};
 use payrail_store::Store;
 use payrail_testkit::TestDatabase;
@@ -86,6 +89,53 @@ pub struct StartedAlipay {
     notify_url: String,
 }
 
+/// The WeChat Pay simulator on a real local socket, with its `/secapi` mutual-TLS listener,
+/// notifying Payrail's test account over HTTP (or, `notified` false, a port nothing
+/// listens on), with a merchant for Payrail.
+async fn start_wechatpay(clock: &ManualClock, payrail_address: SocketAddr, notified: bool) -> StartedWechatPay {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    // Retries 1,000 times faster than WeChat's schedule: 15 s becomes 15 ms.
+    let simulator = WechatPay::with_limits(&url, Arc::new(clock.clone()), 10_000, 1_000).unwrap();
+    simulator.serve_secapi("127.0.0.1:0".parse().unwrap()).await.unwrap();
+    let credentials = simulator.add_merchant().unwrap();
+    let router = wechatpay_router(simulator.clone());
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    let config = WechatPayConfig {
+        base_url: credentials.base_url.clone(),
+        mchid: credentials.mchid.clone(),
+        appid: credentials.appid.clone(),
+        merchant_serial_no: credentials.merchant_serial_no.clone(),
+        merchant_private_key_pem: credentials.merchant_private_key_pem.clone(),
+        apiv3_key: credentials.apiv3_key.clone(),
+        platform_public_key_id: credentials.platform_public_key_id.clone(),
+        platform_public_key_pem: credentials.platform_public_key_pem.clone(),
+        v2_key: Some(credentials.v2_key.clone()),
+        client_certificate: Some(ClientCertificate {
+            certificate_pem: credentials.merchant_certificate_pem.clone(),
+            private_key_pem: credentials.merchant_private_key_pem.clone(),
+        }),
+        secapi_base_url: credentials.secapi_base_url.clone(),
+        secapi_ca_certificate_pem: Some(credentials.ca_certificate_pem.clone()),
+        timeout_ms: 5_000,
+    };
+    let client = WechatPayClient::new(config, Arc::new(clock.clone())).unwrap();
+    let notify_address = if notified { payrail_address.to_string() } else { "127.0.0.1:9".to_owned() };
+    let notify_url = format!("http://{notify_address}/notify/wechatpay/test");
+    StartedWechatPay { simulator, url, credentials, client, notify_url }
+}
+
+/// What a WeChat Pay test needs of the simulator.
+pub struct StartedWechatPay {
+    pub simulator: WechatPay,
+    /// Where the simulator is mounted (`…/v3/…`, `…/buyer/{token}`).
+    pub url: String,
+    /// Payrail's merchant with the simulator.
+    pub credentials: WechatPayCredentials,
+    client: WechatPayClient,
+    notify_url: String,
+}
+
 struct StartedCardNetwork {
     client: CardNetworkClient,
     url: String,
@@ -103,6 +153,10 @@ struct Options {
     alipay: bool,
     /// Its notifications never reach Payrail.
     alipay_notifications_lost: bool,
+    /// The WeChat Pay simulator is test mode's WeChat Pay account.
+    wechatpay: bool,
+    /// Its notifications never reach Payrail.
+    wechatpay_notifications_lost: bool,
 }
 
 pub struct TestApp {
@@ -120,6 +174,8 @@ pub struct TestApp {
     pub card_network_notification_secret: String,
     /// The Alipay simulator, when the test asked for it ([`TestApp::spawn_alipay`]).
     pub alipay: Option<StartedAlipay>,
+    /// The WeChat Pay simulator, when the test asked for it ([`TestApp::spawn_wechatpay`]).
+    pub wechatpay: Option<StartedWechatPay>,
     pub db: TestDatabase,
 }
 
@@ -159,6 +215,33 @@ impl TestApp {
             Options { alipay: true, ..Options::default() },
         )
         .await
+    }
+
+    /// With the WeChat Pay simulator as test mode's WeChat Pay account, notifying over
+    /// HTTP, and the service configured by `configure` first.
+    pub async fn spawn_wechatpay_with(
+        db: TestDatabase,
+        configure: impl FnOnce(Payrail) -> Payrail + 'static,
+    ) -> TestApp {
+        let options = Options { wechatpay: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(configure), options).await
+    }
+
+    /// As [`TestApp::spawn_wechatpay_with`], unconfigured.
+    pub async fn spawn_wechatpay(db: TestDatabase) -> TestApp {
+        TestApp::spawn_wechatpay_with(db, |payrail| payrail).await
+    }
+
+    /// As [`TestApp::spawn_wechatpay`], with every WeChat Pay notification lost on the way.
+    pub async fn spawn_wechatpay_unnotified(db: TestDatabase) -> TestApp {
+        let options = Options { wechatpay: true, wechatpay_notifications_lost: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(|payrail| payrail), options).await
+    }
+
+    /// With both the Alipay and the WeChat Pay simulators as test mode's accounts.
+    pub async fn spawn_alipay_and_wechatpay(db: TestDatabase) -> TestApp {
+        let options = Options { alipay: true, wechatpay: true, ..Options::default() };
+        TestApp::spawn_configured(db, Limits::default(), Box::new(|payrail| payrail), options).await
     }
 
     pub async fn spawn_with_policy(db: TestDatabase, policy: Policy) -> TestApp {
@@ -201,6 +284,13 @@ impl TestApp {
             );
             alipay = Some(started);
         }
+        let mut wechatpay = None;
+        if options.wechatpay {
+            let payrail_address = card_network.payrail_listener.local_addr().unwrap();
+            let started = start_wechatpay(&clock, payrail_address, !options.wechatpay_notifications_lost).await;
+            payrail = payrail.with_wechatpay(Mode::Test, started.client.clone(), &started.notify_url);
+            wechatpay = Some(started);
+        }
         let payrail = configure(payrail);
         payrail.verify_server_keys().await.expect("keys");
         let bootstrapped = payrail.bootstrap().await.expect("bootstrap").expect("first start");
@@ -218,6 +308,7 @@ impl TestApp {
             card_network: card_network.network,
             card_network_notification_secret: card_network.notification_secret,
             alipay,
+            wechatpay,
             db,
         }
     }

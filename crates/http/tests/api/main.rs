@@ -22,3 +22,6 @@ mod refunds;
 mod sweeps;
 mod webhook_endpoints;
 mod webhooks;
+mod wechatpay;
+mod wechatpay_barcode;
+mod wechatpay_notifications;

@@ -281,7 +281,7 @@ async fn unknown_channels_and_accounts_are_not_found() {
         let app = TestApp::spawn(db).await;
         let secret = app.card_network_notification_secret.clone();
         let body = settled_body("ntf_0000000000000000000000000000e", "re_00000000000000000000000000", "failed", 0);
-        let response = notify_signed(&app, "/notify/wechatpay/test", &secret, &body).await;
+        let response = notify_signed(&app, "/notify/paypal/test", &secret, &body).await;
         response.assert_error(404, "invalid_request_error", "notification_channel_unknown");
         for path in [LIVE_PATH, "/notify/card_network/staging", "/notify/card_network/TEST"] {
             let response = notify_signed(&app, path, &secret, &body).await;

@@ -14,7 +14,6 @@ mod notify;
 mod redirect;
 mod refunds;
 
-pub use barcode::{DEFAULT_PAYER_WAIT_MS, PAYER_WAIT_MS_MAX};
 pub(crate) use redirect::alipay_redirect_accepts;
 
 use payrail_channels::ChannelError;
@@ -22,7 +21,7 @@ use payrail_channels::alipay::{AlipayClient, PrecreateRequest, Precreated, Trade
 use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus};
 use payrail_domain::payment_record::{NextAction, Payment, PaymentMethodType};
-use payrail_domain::{AttemptId, ChannelAccountId, ErrorType, Mode, PaymentId, Problem};
+use payrail_domain::{AttemptId, ChannelAccountId, ErrorType, Mode, Problem};
 use payrail_store::attempts::StoredAttempt;
 
 use crate::channel_accounts::credentials::ChannelClient;
@@ -200,20 +199,13 @@ impl Payrail {
         })
     }
 
-    /// Before a payment waiting on a QR code is canceled here (expired, or by the
+    /// Before a payment waiting on an Alipay QR code is canceled here (expired, or by the
     /// merchant), its trade is closed at Alipay, so the payer cannot pay what Payrail gave
     /// up on. Returns whether the payment may be canceled now. A trade Alipay refuses to
     /// close because it was paid makes the payment succeed instead (by query); any other
     /// failure is logged and answered `false`.
-    pub(crate) async fn closed_at_channel_first(&self, id: &PaymentId) -> Result<bool, ServiceError> {
-        let payment = self.get_payment_unchecked(id).await?;
-        let waits_for_payer = matches!(
-            payment.payment_method_type,
-            Some(PaymentMethodType::AlipayQr | PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap)
-        );
-        if !waits_for_payer || payment.status != PaymentStatus::RequiresAction {
-            return Ok(true);
-        }
+    pub(crate) async fn closed_at_alipay_first(&self, payment: &Payment) -> Result<bool, ServiceError> {
+        let id = &payment.id;
         let mode = if payment.livemode { Mode::Live } else { Mode::Test };
         let attempt = self.latest_attempt_record(id).await?;
         let Ok(account) = self.alipay_for_attempt(mode, attempt.channel_account_id.as_ref()).await else {

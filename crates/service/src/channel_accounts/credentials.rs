@@ -133,7 +133,6 @@ impl Credentials {
 #[derive(Clone)]
 pub(crate) enum ChannelClient {
     Alipay(AlipayClient),
-    #[expect(dead_code, reason = "WeChat Pay payments are not yet charged through merchants' accounts")]
     Wechatpay(WechatPayClient),
 }
 
