@@ -14,7 +14,6 @@ use payrail_domain::card::{CardDetails, CardSummary};
 use payrail_domain::payment::{CaptureMethod, PaymentStatus, PaymentTransition};
 use payrail_domain::payment_record::{AttemptStatus, Payment, PaymentAttempt, PaymentMethodType, StoredCard};
 use payrail_domain::{AttemptId, ChannelAccountId, Mode, PaymentId, Problem, Timestamp};
-use payrail_store::attempts::StoredAttempt;
 use payrail_store::idempotency::Recording;
 use payrail_store::{Tx, attempts, payments, vault};
 
@@ -268,38 +267,6 @@ impl Payrail {
             Err(ServiceError::Rejected(_)) => self.get_payment_unchecked(id).await,
             other => other,
         }
-    }
-
-    pub(crate) async fn get_payment_unchecked(&self, id: &PaymentId) -> Result<Payment, ServiceError> {
-        let mut reader = self.store.reader().await?;
-        payments::get(reader.conn(), id).await?.ok_or_else(|| Problem::resource_missing("payment", "id").into())
-    }
-
-    pub(crate) async fn latest_attempt(&self, id: &PaymentId) -> Result<AttemptId, ServiceError> {
-        let mut reader = self.store.reader().await?;
-        let latest = attempts::latest(reader.conn(), id).await?;
-        latest
-            .map(|(attempt_id, _)| attempt_id)
-            .ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("payment {id} has no attempt to act on")))
-    }
-
-    pub(crate) async fn latest_attempt_record(&self, id: &PaymentId) -> Result<StoredAttempt, ServiceError> {
-        let attempt_id = self.latest_attempt(id).await?;
-        let mut reader = self.store.reader().await?;
-        let attempt = attempts::get(reader.conn(), &attempt_id).await?;
-        attempt.ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("attempt {attempt_id} vanished")))
-    }
-
-    /// The merchant's channel account an attempt was charged through, if any.
-    pub(crate) async fn attempt_channel_account(
-        &self,
-        attempt_id: &AttemptId,
-    ) -> Result<Option<ChannelAccountId>, ServiceError> {
-        let mut reader = self.store.reader().await?;
-        let attempt = attempts::get(reader.conn(), attempt_id).await?;
-        let attempt =
-            attempt.ok_or_else(|| ServiceError::Unexpected(anyhow::anyhow!("attempt {attempt_id} vanished")))?;
-        Ok(attempt.channel_account_id)
     }
 
     pub(crate) fn card_network(&self, mode: Mode) -> Result<&CardNetworkClient, ServiceError> {

@@ -6,6 +6,7 @@
 
 mod alipay;
 mod api_keys;
+mod attempt_lookup;
 mod balance;
 mod balance_transactions;
 mod bootstrap;
