@@ -257,3 +257,71 @@ async fn accounts_and_routes_stay_in_their_merchant_and_mode() {
     })
     .await;
 }
+
+/// A fresh merchant at the WeChat Pay simulator, as it would be copied from WeChat's
+/// merchant platform.
+fn merchant_wechatpay(app: &TestApp) -> (String, Value) {
+    let credentials = crate::wechatpay::wechatpay(app).simulator.add_merchant().unwrap();
+    let fields = json!({
+        "base_url": credentials.base_url,
+        "mchid": credentials.mchid,
+        "appid": credentials.appid,
+        "merchant_serial_no": credentials.merchant_serial_no,
+        "merchant_private_key": credentials.merchant_private_key_pem.expose(),
+        "apiv3_key": credentials.apiv3_key.expose(),
+        "platform_public_key_id": credentials.platform_public_key_id,
+        "platform_public_key": credentials.platform_public_key_pem,
+        "v2_key": credentials.v2_key.expose(),
+        "client_certificate": credentials.merchant_certificate_pem,
+        "secapi_base_url": credentials.secapi_base_url,
+        "secapi_ca_certificate": credentials.ca_certificate_pem,
+    });
+    (credentials.mchid, fields)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merchants_own_wechat_pay_merchant_charges_qr_and_payment_code_payments() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_wechatpay(db).await;
+        let (mchid, fields) = merchant_wechatpay(&app);
+        let body = json!({"channel": "wechatpay", "wechatpay": fields});
+        let account = app.post_json("/v1/channel_accounts", &app.test_key, &body).await.body;
+        let id = account["id"].as_str().unwrap().to_owned();
+        assert_eq!(account["wechatpay"]["mchid"], mchid.as_str(), "{account}");
+        assert_eq!(account["secrets_set"], json!(["apiv3_key", "merchant_private_key", "v2_key"]));
+        assert!(!account.to_string().contains("PRIVATE KEY"), "a secret was shown");
+        let route = json!({"payment_method_type": "wechat_native", "channel_account": id});
+        assert_eq!(app.post_json("/v1/channel_routes", &app.test_key, &route).await.status, 200);
+
+        let payment = crate::wechatpay::native_payment(&app, "own-wx-1").await;
+        let payment_id = payment["id"].as_str().unwrap();
+        crate::wechatpay::buyer_pays(&app, &payment).await;
+        payment_reaches(&app, payment_id, "succeeded").await;
+        let sent = crate::wechatpay::notifications_delivered(&app, 1).await;
+        assert!(
+            sent.iter().any(|n| n.url.ends_with(&format!("/notify/wechatpay/{id}"))),
+            "{:?}",
+            sent.iter().map(|n| &n.url).collect::<Vec<_>>()
+        );
+        let refund = crate::wechatpay::refund_pending(&app, payment_id, 230).await;
+        crate::wechatpay::refund_notified(&app, &refund).await;
+
+        let code = json!({"amount": 500, "currency": "cny", "merchant_order_no": "own-wx-2", "confirm": true,
+            "channel_account": id, "payment_method": {"type": "wechat_barcode",
+            "wechat_barcode": {"auth_code": payrail_sandbox::wechatpay::CODE_IMMEDIATE_SUCCESS}}});
+        let paid = app.post_json("/v1/payments", &app.test_key, &code).await.body;
+        assert_eq!(
+            (paid["status"].as_str(), paid["channel_account"].as_str()),
+            (Some("succeeded"), Some(id.as_str())),
+            "{paid}"
+        );
+        assert_eq!(crate::wechatpay::ledger_entries(&app).await, 3);
+
+        // The platform's merchant cannot speak for an order of the merchant's own.
+        let wrong = json!({"amount": 500, "currency": "cny", "merchant_order_no": "own-wx-3", "confirm": true,
+            "channel_account": id, "payment_method": {"type": "alipay_qr"}});
+        let wrong = app.post_json("/v1/payments", &app.test_key, &wrong).await;
+        wrong.assert_error(400, "invalid_request_error", "channel_account_mismatch");
+    })
+    .await;
+}

@@ -288,7 +288,12 @@ impl TestApp {
         if options.wechatpay {
             let payrail_address = card_network.payrail_listener.local_addr().unwrap();
             let started = start_wechatpay(&clock, payrail_address, !options.wechatpay_notifications_lost).await;
-            payrail = payrail.with_wechatpay(Mode::Test, started.client.clone(), &started.notify_url);
+            // Merchants' own WeChat Pay accounts are told to notify this server's address.
+            payrail = payrail.with_public_base_url(&format!("http://{payrail_address}")).with_wechatpay(
+                Mode::Test,
+                started.client.clone(),
+                &started.notify_url,
+            );
             wechatpay = Some(started);
         }
         let payrail = configure(payrail);
