@@ -185,12 +185,13 @@ pub fn render_config(settings: &Settings) -> String {
         settings.database_connections_max.origin,
     );
     line("job_workers", settings.job_workers.value.to_string(), settings.job_workers.origin);
-    let (policy, [rate_origin, fixed_origin, returns_origin, limits_origin]) =
+    let (policy, [rate_origin, fixed_origin, returns_origin, limits_origin, late_origin]) =
         (&settings.policy.policy, settings.policy.origins);
     line("fee_rate_basis_points", policy.default_fees().rate_basis_points().to_string(), rate_origin);
     line("fee_fixed_minor", policy.default_fees().fixed_minor().to_string(), fixed_origin);
     line("refund_returns_fee", policy.refund_returns_fee().to_string(), returns_origin);
     line("amount_max", render_amount_limits(policy), limits_origin);
+    line("late_success_policy", quoted(policy.late_success().as_str()), late_origin);
     let hooks = &settings.webhooks;
     let [loopback_origin, networks_origin, timeout_origin, schedule_origin] = hooks.origins;
     line("webhook_test_allow_loopback", hooks.options.test_allows_loopback.to_string(), loopback_origin);

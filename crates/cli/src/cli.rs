@@ -62,6 +62,10 @@ pub struct GlobalArgs {
     /// Whether a refund gives back its share of the fee [default: false]
     #[arg(long, env = "PAYRAIL_REFUND_RETURNS_FEE", global = true)]
     pub refund_returns_fee: Option<bool>,
+    /// What becomes of a payment the payer paid after Payrail had given it up: refund (in
+    /// full, fee included) or keep [default: refund]
+    #[arg(long, env = "PAYRAIL_LATE_SUCCESS_POLICY", global = true)]
+    pub late_success_policy: Option<String>,
     /// Tighter amount limits per currency, in minor units: USD=5000000,JPY=1000000 [default: none]
     #[arg(long, env = "PAYRAIL_AMOUNT_MAX", global = true)]
     pub amount_max: Option<String>,

@@ -36,6 +36,7 @@ pub struct FileConfig {
     fee_rate_basis_points: Option<u32>,
     fee_fixed_minor: Option<i64>,
     refund_returns_fee: Option<bool>,
+    late_success_policy: Option<String>,
     /// `[amount_max]` with one `USD = 5000000` line per currency.
     amount_max: Option<BTreeMap<String, i64>>,
     webhook_test_allow_loopback: Option<bool>,
@@ -135,12 +136,14 @@ impl Settings {
                 fee_rate_basis_points: (args.fee_rate_basis_points, pick("fee_rate_basis_points")),
                 fee_fixed_minor: (args.fee_fixed_minor, pick("fee_fixed_minor")),
                 refund_returns_fee: (args.refund_returns_fee, pick("refund_returns_fee")),
+                late_success_policy: (args.late_success_policy.as_deref(), pick("late_success_policy")),
                 amount_max: (args.amount_max.as_deref(), pick("amount_max")),
             },
             FilePolicy {
                 fee_rate_basis_points: file.fee_rate_basis_points,
                 fee_fixed_minor: file.fee_fixed_minor,
                 refund_returns_fee: file.refund_returns_fee,
+                late_success_policy: file.late_success_policy,
                 amount_max: file.amount_max,
             },
         )?;

@@ -1,5 +1,5 @@
-//! The operator's policy settings: the default fee, whether refunds return fees, and
-//! per-currency amount limits. Resolved like every other setting (flag, environment,
+//! The operator's policy settings: the default fee, whether refunds return fees,
+//! per-currency amount limits, and what becomes of a payment paid after Payrail gave it up. Resolved like every other setting (flag, environment,
 //! file, default) and checked before anything starts.
 
 use std::collections::BTreeMap;
@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use payrail_domain::Currency;
 use payrail_domain::fees::FeeSchedule;
-use payrail_service::{DEFAULT_FEE_BASIS_POINTS, DEFAULT_FEE_FIXED_MINOR, Policy};
+use payrail_service::{DEFAULT_FEE_BASIS_POINTS, DEFAULT_FEE_FIXED_MINOR, LateSuccessPolicy, Policy};
 
 use crate::config::{Origin, Setting, choose};
 
@@ -17,6 +17,7 @@ pub struct FilePolicy {
     pub fee_rate_basis_points: Option<u32>,
     pub fee_fixed_minor: Option<i64>,
     pub refund_returns_fee: Option<bool>,
+    pub late_success_policy: Option<String>,
     /// `[amount_max]` with one `USD = 5000000` line per currency.
     pub amount_max: Option<BTreeMap<String, i64>>,
 }
@@ -26,6 +27,7 @@ pub struct ClapPolicy<'a> {
     pub fee_rate_basis_points: (Option<u32>, Origin),
     pub fee_fixed_minor: (Option<i64>, Origin),
     pub refund_returns_fee: (Option<bool>, Origin),
+    pub late_success_policy: (Option<&'a str>, Origin),
     pub amount_max: (Option<&'a str>, Origin),
 }
 
@@ -33,8 +35,8 @@ pub struct ClapPolicy<'a> {
 #[derive(Debug, Clone)]
 pub struct PolicySettings {
     pub policy: Policy,
-    /// Fee rate, fixed fee, refund returns fee, amount limits.
-    pub origins: [Origin; 4],
+    /// Fee rate, fixed fee, refund returns fee, amount limits, late success policy.
+    pub origins: [Origin; 5],
 }
 
 pub fn resolve(clap: ClapPolicy<'_>, file: FilePolicy) -> anyhow::Result<PolicySettings> {
@@ -48,12 +50,22 @@ pub fn resolve(clap: ClapPolicy<'_>, file: FilePolicy) -> anyhow::Result<PolicyS
     let limits: Setting<Vec<(String, i64)>> = choose(from_clap, clap.amount_max.1, from_file, Vec::new());
     let fees = FeeSchedule::parse(rate.value, fixed.value)
         .context("the default fee needs a rate of at most 10000 basis points and a fixed part of at least 0")?;
-    let mut policy = Policy::default().with_default_fees(fees).with_refund_returns_fee(returns.value);
+    let late =
+        choose(clap.late_success_policy.0.map(str::to_owned), clap.late_success_policy.1, file.late_success_policy, {
+            LateSuccessPolicy::default().as_str().to_owned()
+        });
+    let late_success = LateSuccessPolicy::parse(&late.value)
+        .with_context(|| format!("late_success_policy must be refund or keep, not {:?}", late.value))?;
+    let mut policy = Policy::default()
+        .with_default_fees(fees)
+        .with_refund_returns_fee(returns.value)
+        .with_late_success(late_success);
     for (code, max) in limits.value {
         let currency = Currency::parse(&code).ok().with_context(|| format!("amount_max: {code} is not a currency"))?;
         policy = policy.with_amount_max(currency, max).map_err(|message| anyhow::anyhow!("amount_max: {message}"))?;
     }
-    Ok(PolicySettings { policy, origins: [rate.origin, fixed.origin, returns.origin, limits.origin] })
+    let origins = [rate.origin, fixed.origin, returns.origin, limits.origin, late.origin];
+    Ok(PolicySettings { policy, origins })
 }
 
 /// `USD=5000000,JPY=1000000`: the form flags and the environment take.
@@ -85,6 +97,7 @@ mod tests {
             fee_rate_basis_points: (None, Origin::Flag),
             fee_fixed_minor: (None, Origin::Flag),
             refund_returns_fee: (Some(true), Origin::Environment),
+            late_success_policy: (None, Origin::Default),
             amount_max: (amount_max, Origin::Environment),
         }
     }
@@ -101,11 +114,22 @@ mod tests {
         assert_eq!(resolved.policy.default_fees().fixed_minor(), DEFAULT_FEE_FIXED_MINOR);
         assert!(resolved.policy.refund_returns_fee());
         assert_eq!(render_amount_limits(&resolved.policy), "{ USD = 500, JPY = 7 }");
-        assert!(matches!(resolved.origins, [Origin::File, Origin::Default, Origin::Environment, Origin::Environment]));
+        assert!(matches!(
+            resolved.origins,
+            [Origin::File, Origin::Default, Origin::Environment, Origin::Environment, Origin::Default]
+        ));
         for bad in ["USD", "USD=ten", "XXX1=5", "USD=0", "USD=1000000000001"] {
             assert!(resolve(clap(Some(bad)), FilePolicy::default()).is_err(), "{bad}");
         }
         let too_high = FilePolicy { fee_rate_basis_points: Some(10_001), ..FilePolicy::default() };
         assert!(resolve(clap(None), too_high).is_err());
+        assert_eq!(
+            resolve(clap(None), FilePolicy::default()).expect("valid").policy.late_success(),
+            LateSuccessPolicy::Refund
+        );
+        let keep = FilePolicy { late_success_policy: Some("keep".to_owned()), ..FilePolicy::default() };
+        assert_eq!(resolve(clap(None), keep).expect("valid").policy.late_success(), LateSuccessPolicy::Keep);
+        let unknown = FilePolicy { late_success_policy: Some("ignore".to_owned()), ..FilePolicy::default() };
+        assert!(resolve(clap(None), unknown).is_err());
     }
 }
