@@ -28,7 +28,10 @@ impl ChannelKind {
             | PaymentMethodType::AlipayBarcode
             | PaymentMethodType::AlipayPage
             | PaymentMethodType::AlipayWap => Some(ChannelKind::Alipay),
-            PaymentMethodType::WechatNative | PaymentMethodType::WechatBarcode => Some(ChannelKind::Wechatpay),
+            PaymentMethodType::WechatNative
+            | PaymentMethodType::WechatBarcode
+            | PaymentMethodType::WechatJsapi
+            | PaymentMethodType::WechatH5 => Some(ChannelKind::Wechatpay),
         }
     }
 }

@@ -59,6 +59,8 @@ crate::payment::named_enum!(
         AlipayWap = "alipay_wap",
         WechatNative = "wechat_native",
         WechatBarcode = "wechat_barcode",
+        WechatJsapi = "wechat_jsapi",
+        WechatH5 = "wechat_h5",
     }
 );
 
@@ -71,6 +73,21 @@ pub enum NextAction {
     AlipayDisplayQrCode { data: String, image_url_svg: String },
     /// Scan `data` (a `weixin://` URL) with WeChat; `image_url_svg` shows it as a QR code.
     WechatDisplayQrCode { data: String, image_url_svg: String },
+    /// Hand these to `WeixinJSBridge.invoke('getBrandWCPayRequest', …)` inside WeChat.
+    WechatJsapi(JsapiParameters),
+}
+
+/// The signed parameters of WeChat's JS bridge, with WeChat's names in the API
+/// (`appId`, `timeStamp`, `nonceStr`, `package`, `signType`, `paySign`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsapiParameters {
+    pub app_id: String,
+    pub time_stamp: String,
+    pub nonce_str: String,
+    /// `prepay_id=<prepay id>`.
+    pub package: String,
+    pub sign_type: String,
+    pub pay_sign: String,
 }
 
 impl NextAction {
@@ -79,13 +96,14 @@ impl NextAction {
             NextAction::RedirectToUrl { .. } => "redirect_to_url",
             NextAction::AlipayDisplayQrCode { .. } => "alipay_display_qr_code",
             NextAction::WechatDisplayQrCode { .. } => "wechat_display_qr_code",
+            NextAction::WechatJsapi(_) => "wechat_jsapi",
         }
     }
 
     /// The QR content the payer scans, for an action that shows one.
     pub fn qr_code(&self) -> Option<&str> {
         match self {
-            NextAction::RedirectToUrl { .. } => None,
+            NextAction::RedirectToUrl { .. } | NextAction::WechatJsapi(_) => None,
             NextAction::AlipayDisplayQrCode { data, .. } | NextAction::WechatDisplayQrCode { data, .. } => Some(data),
         }
     }

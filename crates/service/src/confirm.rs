@@ -49,6 +49,9 @@ impl Payrail {
             Some(PaymentMethodInput::WechatBarcode { auth_code }) => {
                 self.charge_wechat_barcode(caller, target, auth_code).await
             }
+            Some(method @ (PaymentMethodInput::WechatJsapi { .. } | PaymentMethodInput::WechatH5 { .. })) => {
+                self.charge_wechat_in_browser(caller, target, method).await
+            }
             None => match self.get_payment(caller, id).await?.payment_method_type {
                 Some(PaymentMethodType::AlipayQr) => self.charge_alipay_qr(caller, target).await,
                 Some(method @ (PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap)) => {
@@ -294,6 +297,8 @@ pub(crate) enum Attach {
     AlipayRedirect(PaymentMethodType),
     WechatNative,
     WechatBarcode,
+    /// `wechat_jsapi` or `wechat_h5`: the payer pays in their own browser or in WeChat.
+    WechatBrowser(PaymentMethodType),
 }
 
 /// Attaches `method` to `payment` (vaulting a card); returns the channel it is charged on.
@@ -336,6 +341,10 @@ async fn attach(
         }
         Attach::WechatBarcode => {
             payment.payment_method_type = Some(PaymentMethodType::WechatBarcode);
+            Ok(WECHATPAY_CHANNEL)
+        }
+        Attach::WechatBrowser(method) => {
+            payment.payment_method_type = Some(method);
             Ok(WECHATPAY_CHANNEL)
         }
     }

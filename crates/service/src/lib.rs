@@ -27,6 +27,7 @@ mod outcome;
 mod paid_notifications;
 mod passwords;
 mod payment_codes;
+mod payment_methods;
 mod payments;
 mod policy;
 mod random;

@@ -9,7 +9,7 @@ use payrail_domain::payment::{
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
 use payrail_domain::payment_record::{DEFAULT_EXPIRY_MS, EXPIRY_MS_MAX, Event, Payment, PaymentMethodType, WebUrl};
-use payrail_domain::{ChannelAccountId, Currency, EventId, MerchantId, PaymentId, Problem, Secret, Timestamp};
+use payrail_domain::{ChannelAccountId, Currency, EventId, MerchantId, PaymentId, Problem, Timestamp};
 use payrail_store::deliveries::NotifyTarget;
 use payrail_store::idempotency::Recording;
 use payrail_store::payments::{Cursor, PaymentFilter};
@@ -25,61 +25,7 @@ use crate::{Caller, Payrail, ServiceError};
 /// The most payments one list call returns.
 pub const PAYMENT_LIST_LIMIT_MAX: u32 = 100;
 
-/// A card as the client sent it; parsed and checked before anything else happens.
-#[derive(Debug)]
-pub struct CardInput {
-    pub number: Secret<String>,
-    pub exp_month: i64,
-    pub exp_year: i64,
-    pub cvc: Secret<String>,
-}
-
-/// A payment method as the client gave it.
-#[derive(Debug)]
-pub enum PaymentMethodInput {
-    Card(CardInput),
-    /// A QR code the payer scans with the Alipay app.
-    AlipayQr,
-    /// The payer's Alipay payment code, as the cashier scanned it.
-    AlipayBarcode {
-        auth_code: Secret<String>,
-    },
-    /// Alipay's cashier in the payer's desktop browser (`alipay.trade.page.pay`).
-    AlipayPage,
-    /// Alipay's cashier in the payer's mobile browser (`alipay.trade.wap.pay`).
-    AlipayWap,
-    /// A QR code the payer scans with WeChat.
-    WechatNative,
-    /// The payer's WeChat payment code, as the cashier scanned it.
-    WechatBarcode {
-        auth_code: Secret<String>,
-    },
-}
-
-impl PaymentMethodInput {
-    pub(crate) fn method_type(&self) -> PaymentMethodType {
-        match self {
-            PaymentMethodInput::Card(_) => PaymentMethodType::Card,
-            PaymentMethodInput::AlipayQr => PaymentMethodType::AlipayQr,
-            PaymentMethodInput::AlipayBarcode { .. } => PaymentMethodType::AlipayBarcode,
-            PaymentMethodInput::AlipayPage => PaymentMethodType::AlipayPage,
-            PaymentMethodInput::AlipayWap => PaymentMethodType::AlipayWap,
-            PaymentMethodInput::WechatNative => PaymentMethodType::WechatNative,
-            PaymentMethodInput::WechatBarcode { .. } => PaymentMethodType::WechatBarcode,
-        }
-    }
-
-    /// The method a payment created without `confirm` keeps for its later confirmation;
-    /// `None` for methods that can only be charged at once (a card, a payment code).
-    fn attachable(&self) -> Option<PaymentMethodType> {
-        match self {
-            PaymentMethodInput::Card(_)
-            | PaymentMethodInput::AlipayBarcode { .. }
-            | PaymentMethodInput::WechatBarcode { .. } => None,
-            other => Some(other.method_type()),
-        }
-    }
-}
+pub use crate::payment_methods::{CardInput, PaymentMethodInput};
 
 /// `POST /v1/payments`, as parsed from the request.
 #[derive(Debug, Default)]
@@ -150,17 +96,12 @@ impl Payrail {
                 let message = "confirm: true needs a payment_method";
                 Err(Problem::invalid_request("payment_method_missing", message).with_param("payment_method").into())
             }
-            (
-                false,
-                Some(
-                    PaymentMethodInput::Card(_)
-                    | PaymentMethodInput::AlipayBarcode { .. }
-                    | PaymentMethodInput::WechatBarcode { .. },
-                ),
-            ) => {
-                // The CVC and the payment code are never stored, so a card or a code can
-                // only be charged in the request that carries it.
-                let message = "a card or payment code can only be given together with confirm: true";
+            (true, Some(method @ (PaymentMethodInput::WechatJsapi { .. } | PaymentMethodInput::WechatH5 { .. }))) => {
+                self.charge_wechat_in_browser(caller, ChargeTarget::New(Box::new(payment)), method).await
+            }
+            (false, Some(method)) if method.attachable().is_none() => {
+                let message = "a card, a payment code or a payer's wechat details can only be given together \
+                               with confirm: true";
                 Err(Problem::invalid_request("payment_method_requires_confirm", message).with_param("confirm").into())
             }
             (false, method) => {

@@ -69,6 +69,8 @@ impl Payrail {
             PaymentMethodType::AlipayPage,
             PaymentMethodType::AlipayWap,
             PaymentMethodType::WechatNative,
+            PaymentMethodType::WechatJsapi,
+            PaymentMethodType::WechatH5,
         ];
         for method in waits_for_payer {
             let waiting = {
@@ -152,7 +154,9 @@ impl Payrail {
             Some(PaymentMethodType::AlipayQr | PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap) => {
                 self.closed_at_alipay_first(&payment).await
             }
-            Some(PaymentMethodType::WechatNative) => self.closed_at_wechatpay_first(&payment).await,
+            Some(PaymentMethodType::WechatNative | PaymentMethodType::WechatJsapi | PaymentMethodType::WechatH5) => {
+                self.closed_at_wechatpay_first(&payment).await
+            }
             _ => Ok(true),
         }
     }

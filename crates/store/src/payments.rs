@@ -1,5 +1,6 @@
 //! Payments. Amount columns restate the domain's invariants as CHECK constraints.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use payrail_domain::card::{CardBrand, CardSummary};
@@ -7,7 +8,9 @@ use payrail_domain::payment::{
     CancellationReason, CaptureMethod, Description, MerchantOrderNo, Metadata, PaymentStatus,
 };
 use payrail_domain::payment_amounts::PaymentAmounts;
-use payrail_domain::payment_record::{NextAction, Payment, PaymentError, PaymentMethodType, StoredCard, WebUrl};
+use payrail_domain::payment_record::{
+    JsapiParameters, NextAction, Payment, PaymentError, PaymentMethodType, StoredCard, WebUrl,
+};
 use payrail_domain::{ChannelAccountId, Currency, MerchantId, PaymentId, Timestamp};
 
 use crate::conn::Columns;
@@ -83,7 +86,7 @@ pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
     .bind(payment.id.as_str())
     .bind(action_url)
     .bind(action_type)
-    .bind(action_data)
+    .bind(action_data.as_deref())
     .bind(payment.payment_method_type.map(PaymentMethodType::as_str))
     .bind(payment.late_succeeded_at.map(Timestamp::unix_ms))
     .execute(conn)
@@ -322,24 +325,57 @@ pub async fn due_waiting_for_payer(
     ids.iter().map(|id| PaymentId::parse(id).map_err(|_| corrupt("payments", "id"))).collect()
 }
 
-/// The columns a next action is kept in: its type, its URL, and the QR content if any.
-fn next_action_columns(action: Option<&NextAction>) -> (Option<&'static str>, Option<&str>, Option<&str>) {
+/// The columns a next action is kept in: its type, its URL, and its data (the QR content,
+/// or the JS bridge parameters as JSON) if any.
+fn next_action_columns(action: Option<&NextAction>) -> (Option<&'static str>, Option<&str>, Option<Cow<'_, str>>) {
     match action {
         None => (None, None, None),
         Some(NextAction::RedirectToUrl { url }) => (Some("redirect_to_url"), Some(url), None),
+        Some(NextAction::WechatJsapi(parameters)) => (Some("wechat_jsapi"), None, Some(jsapi_json(parameters).into())),
         Some(NextAction::AlipayDisplayQrCode { data, image_url_svg }) => {
-            (Some("alipay_display_qr_code"), Some(image_url_svg), Some(data))
+            (Some("alipay_display_qr_code"), Some(image_url_svg), Some(data.into()))
         }
         Some(NextAction::WechatDisplayQrCode { data, image_url_svg }) => {
-            (Some("wechat_display_qr_code"), Some(image_url_svg), Some(data))
+            (Some("wechat_display_qr_code"), Some(image_url_svg), Some(data.into()))
         }
     }
 }
 
+fn jsapi_json(parameters: &JsapiParameters) -> String {
+    serde_json::json!({
+        "appId": parameters.app_id,
+        "timeStamp": parameters.time_stamp,
+        "nonceStr": parameters.nonce_str,
+        "package": parameters.package,
+        "signType": parameters.sign_type,
+        "paySign": parameters.pay_sign,
+    })
+    .to_string()
+}
+
+fn jsapi_parameters(text: &str) -> Option<JsapiParameters> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let field = |name: &str| value.get(name)?.as_str().map(str::to_owned);
+    Some(JsapiParameters {
+        app_id: field("appId")?,
+        time_stamp: field("timeStamp")?,
+        nonce_str: field("nonceStr")?,
+        package: field("package")?,
+        sign_type: field("signType")?,
+        pay_sign: field("paySign")?,
+    })
+}
+
 /// Rows written before next actions had a type hold only a redirect URL.
 fn next_action(row: &impl Columns) -> Result<Option<NextAction>, StoreError> {
+    let kind = row.text_opt("next_action_type")?;
+    if kind.as_deref() == Some("wechat_jsapi") {
+        let data = row.text_opt("next_action_data")?.ok_or_else(|| corrupt("payments", "next_action_data"))?;
+        let parameters = jsapi_parameters(&data).ok_or_else(|| corrupt("payments", "next_action_data"))?;
+        return Ok(Some(NextAction::WechatJsapi(parameters)));
+    }
     let Some(url) = row.text_opt("next_action_url")? else { return Ok(None) };
-    match row.text_opt("next_action_type")?.as_deref() {
+    match kind.as_deref() {
         None | Some("redirect_to_url") => Ok(Some(NextAction::RedirectToUrl { url })),
         Some("alipay_display_qr_code") => {
             let data = row.text_opt("next_action_data")?.ok_or_else(|| corrupt("payments", "next_action_data"))?;

@@ -200,6 +200,14 @@ fn payment_method_input(body: &Fields) -> Result<Option<PaymentMethodInput>, Pro
             method.only(&["type"])?;
             Ok(Some(PaymentMethodInput::WechatNative))
         }
+        "wechat_jsapi" => {
+            let openid = payer_detail(&method, &kind, "openid")?;
+            Ok(Some(PaymentMethodInput::WechatJsapi { openid }))
+        }
+        "wechat_h5" => {
+            let payer_client_ip = payer_detail(&method, &kind, "payer_client_ip")?;
+            Ok(Some(PaymentMethodInput::WechatH5 { payer_client_ip }))
+        }
         "alipay_page" | "alipay_wap" => {
             method.only(&["type"])?;
             let page = kind == "alipay_page";
@@ -209,7 +217,7 @@ fn payment_method_input(body: &Fields) -> Result<Option<PaymentMethodInput>, Pro
         "auto_barcode" => PaymentMethodInput::payment_code(auth_code(&method, &kind)?).map(Some),
         _ => {
             let message = "payment_method[type] must be card, alipay_qr, alipay_barcode, alipay_page, alipay_wap, \
-                           wechat_native, wechat_barcode or auto_barcode";
+                           wechat_native, wechat_barcode, wechat_jsapi, wechat_h5 or auto_barcode";
             Err(Problem::invalid_request("payment_method_unsupported", message).with_param("payment_method[type]"))
         }
     }
@@ -221,6 +229,14 @@ fn auth_code(method: &Fields, kind: &str) -> Result<Secret<String>, Problem> {
     let barcode = method.require(kind, method.object(kind)?)?;
     barcode.only(&["auth_code"])?;
     Ok(Secret::new(barcode.require("auth_code", barcode.text("auth_code")?)?))
+}
+
+/// The one field of `payment_method[kind]` that says who pays (`openid`, `payer_client_ip`).
+fn payer_detail(method: &Fields, kind: &str, field: &str) -> Result<String, Problem> {
+    method.only(&["type", kind])?;
+    let details = method.require(kind, method.object(kind)?)?;
+    details.only(&[field])?;
+    details.require(field, details.text(field)?)
 }
 
 fn card_input(card: &Fields) -> Result<CardInput, Problem> {

@@ -69,7 +69,7 @@ pub(crate) async fn buyer_pays(payment: &Value) {
 
 /// Polls the API (bounded) until the payment has `status`.
 pub(crate) async fn payment_reaches(app: &TestApp, id: &str, status: &str) -> Value {
-    for _ in 0..400 {
+    for _ in 0..crate::helpers::POLLS_MAX {
         let shown = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
         if shown["status"] == status {
             return shown;
@@ -399,7 +399,7 @@ async fn paid_after_cancel(app: &TestApp, order: &str) -> Value {
     let canceled = app.post(&format!("/v1/payments/{id}/cancel"), &app.test_key).await;
     assert_eq!(canceled.body["status"], "canceled", "{}", canceled.body);
     buyer_pays(&payment).await;
-    for _ in 0..400 {
+    for _ in 0..crate::helpers::POLLS_MAX {
         let shown = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
         if !shown["late_succeeded_at"].is_null() {
             return shown;
@@ -417,7 +417,7 @@ async fn a_payment_paid_after_it_was_canceled_succeeds_late_and_is_refunded_in_f
         let id = late["id"].as_str().unwrap();
         assert_eq!((late["status"].as_str(), late["amount_captured"].as_i64()), (Some("succeeded"), Some(1230)));
         let mut refunded = late.clone();
-        for _ in 0..400 {
+        for _ in 0..crate::helpers::POLLS_MAX {
             if refunded["amount_refunded"] == 1230 {
                 break;
             }

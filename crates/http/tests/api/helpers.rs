@@ -24,6 +24,9 @@ use tower::ServiceExt;
 pub const START_MS: i64 = 1_780_000_000_000;
 /// Where payers would reach this Payrail; 3-D Secure sends them back under it.
 pub const PUBLIC_BASE_URL: &str = "http://payrail.test";
+/// How many times (25 ms apart) a test polls for something that happens in the background
+/// before it gives up: 30 s, room for a loaded machine running every test at once.
+pub const POLLS_MAX: usize = 1_200;
 
 /// The card network simulator on a real local socket, so card payments cross a network
 /// boundary as they do in production, and the socket Payrail is served on (once its router

@@ -24,4 +24,5 @@ mod webhook_endpoints;
 mod webhooks;
 mod wechatpay;
 mod wechatpay_barcode;
+mod wechatpay_browser;
 mod wechatpay_notifications;

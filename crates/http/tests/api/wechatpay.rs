@@ -64,7 +64,7 @@ pub(crate) async fn notifications_delivered(
 
 /// Polls the API (bounded) until the refund has `status`.
 async fn refund_reaches(app: &TestApp, id: &str, status: &str) -> Value {
-    for _ in 0..400 {
+    for _ in 0..crate::helpers::POLLS_MAX {
         let shown = app.get(&format!("/v1/refunds/{id}"), &app.test_key).await.body;
         if shown["status"] == status {
             return shown;

@@ -12,6 +12,7 @@
 //! separate capture: a paid order is a captured payment.
 
 mod barcode;
+mod browser;
 mod notify;
 mod refunds;
 
@@ -144,14 +145,7 @@ impl Payrail {
         fen: Fen,
         attempt_id: &AttemptId,
     ) -> AttemptResult {
-        let order = OrderRequest {
-            out_trade_no: attempt_id.to_string(),
-            description: description(payment),
-            amount: fen,
-            notify_url: account.notify_url.clone(),
-            time_expire: Some(payment.expires_at),
-            attach: None,
-        };
+        let order = order_request(account, payment, fen, attempt_id);
         let answer = match account.client.native(&order).await {
             Err(error) if error.outcome_is_unknown() => account.client.native(&order).await,
             other => other,
@@ -165,17 +159,9 @@ impl Payrail {
         attempt_id: &AttemptId,
         answer: Result<String, ChannelError>,
     ) -> AttemptResult {
-        match answer {
-            Ok(code_url) => AttemptResult::RequiresAction(NextAction::WechatDisplayQrCode {
-                data: code_url,
-                image_url_svg: format!("{}/qr/{attempt_id}.svg", self.public_base_url()),
-            }),
-            Err(error) if error.outcome_is_unknown() => AttemptResult::Unknown,
-            Err(error) => {
-                tracing::warn!(payment_id = %payment.id, attempt_id = %attempt_id, %error, "wechat pay refused an order");
-                AttemptResult::Failed { problem: wechatpay_problem(), decline_code: error.code().map(str::to_owned) }
-            }
-        }
+        let image_url_svg = format!("{}/qr/{attempt_id}.svg", self.public_base_url());
+        let action = answer.map(|code_url| NextAction::WechatDisplayQrCode { data: code_url, image_url_svg });
+        order_result(payment, attempt_id, action)
     }
 
     /// What WeChat Pay says of an attempt: paid, closed or failed, or (for an attempt whose
@@ -199,9 +185,16 @@ impl Payrail {
         Ok(match transaction.as_ref().map(|transaction| ended_result(transaction, attempt.amount_minor)) {
             Some(Some(ended)) => ended,
             // Waiting for the payer, or never placed: only a lost order needs placing again.
-            _ if payment.status == PaymentStatus::Processing => {
+            _ if payment.status == PaymentStatus::Processing
+                && payment.payment_method_type == Some(PaymentMethodType::WechatNative) =>
+            {
                 let fen = wechatpay_accepts(payment)?;
                 self.place_native_order(&account, payment, fen, &attempt.id).await
+            }
+            // A JSAPI or H5 order whose answer was lost: the payer never got it, and the
+            // payer's details are not kept to place it again.
+            None if payment.status == PaymentStatus::Processing => {
+                AttemptResult::Failed { problem: wechatpay_problem(), decline_code: Some(ORDER_NOT_EXIST.to_owned()) }
             }
             _ => AttemptResult::Unchanged,
         })
@@ -232,6 +225,31 @@ impl Payrail {
                 tracing::warn!(payment_id = %id, %error, "could not close an order at wechat pay");
                 Ok(false)
             }
+        }
+    }
+}
+
+/// The order an attempt places: the attempt's id as `out_trade_no`, the payment's expiry
+/// as `time_expire`, the account's notification path.
+fn order_request(account: &WechatPayAccount, payment: &Payment, fen: Fen, attempt_id: &AttemptId) -> OrderRequest {
+    OrderRequest {
+        out_trade_no: attempt_id.to_string(),
+        description: description(payment),
+        amount: fen,
+        notify_url: account.notify_url.clone(),
+        time_expire: Some(payment.expires_at),
+        attach: None,
+    }
+}
+
+/// A placed order's next action, or why it could not be placed.
+fn order_result(payment: &Payment, attempt_id: &AttemptId, answer: Result<NextAction, ChannelError>) -> AttemptResult {
+    match answer {
+        Ok(action) => AttemptResult::RequiresAction(action),
+        Err(error) if error.outcome_is_unknown() => AttemptResult::Unknown,
+        Err(error) => {
+            tracing::warn!(payment_id = %payment.id, attempt_id = %attempt_id, %error, "wechat pay refused an order");
+            AttemptResult::Failed { problem: wechatpay_problem(), decline_code: error.code().map(str::to_owned) }
         }
     }
 }
