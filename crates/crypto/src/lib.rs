@@ -6,10 +6,12 @@
 //! simulator (`payrail-sandbox`), which implement it separately so that neither can hide
 //! a mistake in the other. Both use this crate so that neither re-implements PEM or RSA.
 //!
-//! Everything goes through `aws-lc-rs` (never the `rsa` crate: RUSTSEC-2023-0071).
+//! Everything goes through `aws-lc-rs` (never the `rsa` crate: RUSTSEC-2023-0071), except
+//! MD5, which `aws-lc-rs` does not offer: it comes from the `md-5` crate (see [`md5`]).
 
 pub mod aead;
 pub mod hmac;
+pub mod md5;
 pub mod pem;
 pub mod rsa;
 

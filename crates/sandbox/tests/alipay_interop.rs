@@ -1,14 +1,21 @@
-//! The Alipay simulator checked by Alipay's own Node SDK (npm `alipay-sdk`, the version
-//! pinned in `interop/alipay/package-lock.json`): the simulator is served on a random
-//! `127.0.0.1` port, `interop/alipay/check.mjs` runs precreate, pay, query, refund and
-//! close against it with `validateSign: true` and checks a notification with
-//! `checkNotifySign`; then a notification the SDK signed is checked by Payrail's own
-//! verifier (`payrail_channels::alipay`).
+//! The Alipay simulator checked by Alipay SDKs nobody here wrote, each served the simulator
+//! on a random `127.0.0.1` port:
 //!
-//! Needs `node` (18.20 or later) on `PATH` and `npm ci --prefix interop/alipay` done
-//! (`.ci/run` does both). Without them this test FAILS, so that CI cannot pass without
-//! having run the SDK; set `PAYRAIL_TEST_SKIP_INTEROP=1` to skip it deliberately on a
-//! machine without Node.
+//! - the official Node SDK (npm `alipay-sdk`, pinned in `interop/alipay/package-lock.json`):
+//!   `interop/alipay/check.mjs` runs precreate, pay, query, refund and close with
+//!   `validateSign: true` and checks a notification with `checkNotifySign`; then a
+//!   notification the SDK signed is checked by Payrail's own verifier
+//!   (`payrail_channels::alipay`);
+//! - PyPI `python-alipay-sdk` (pinned in `interop/alipay/requirements.txt`):
+//!   `interop/alipay/python_alipay_sdk.py` runs precreate, query, pay, cancel, refund,
+//!   refund query and close over GET, the SDK verifying every answer, and `verify()` on a
+//!   notification.
+//!
+//! Needs `node` (18.20 or later) on `PATH` with `npm ci --prefix interop/alipay` done, and
+//! the virtualenv `interop/alipay/.venv` made from `requirements.txt` (or another
+//! interpreter with the package in `PAYRAIL_TEST_INTEROP_ALIPAY_PYTHON`); `.ci/run` does
+//! both. Without them these tests FAIL, so that CI cannot pass without having run the SDKs;
+//! set `PAYRAIL_TEST_SKIP_INTEROP=1` to skip them deliberately.
 
 #![allow(clippy::unwrap_used)]
 
@@ -21,8 +28,8 @@ use axum::Router;
 use payrail_channels::alipay::{AlipayClient, AlipayConfig, TradeStatus};
 use payrail_crypto::rsa::RsaPrivateKey;
 use payrail_domain::{Clock, Currency, Money, Timestamp};
-use payrail_sandbox::alipay::{CODE_PAID, CODE_PAYING_THEN_PAID, QUERIES_UNTIL_PAID};
-use payrail_sandbox::{AlipaySandbox, alipay_router};
+use payrail_sandbox::alipay::{CODE_PAID, CODE_PAYING_FOREVER, CODE_PAYING_THEN_PAID, QUERIES_UNTIL_PAID};
+use payrail_sandbox::{AlipayCredentials, AlipaySandbox, alipay_router};
 use tokio::net::TcpListener;
 
 /// How many checks `check.mjs` reports when all ran.
@@ -37,6 +44,31 @@ impl Clock for FixedClock {
         // 2026-05-28T20:26:40Z: the simulator's times need not be real.
         Timestamp::from_unix_ms(1_780_000_000_000).unwrap()
     }
+}
+
+/// The simulator on a fresh `127.0.0.1` port under `/sandbox/alipay`, with one app.
+async fn start_simulator() -> (AlipaySandbox, AlipayCredentials) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}/sandbox/alipay", listener.local_addr().unwrap());
+    let sandbox = AlipaySandbox::with_limits(&base_url, Arc::new(FixedClock), 1_000, 60_000).unwrap();
+    let credentials = sandbox.create_app().unwrap();
+    let app = Router::new().nest("/sandbox/alipay", alipay_router(sandbox.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (sandbox, credentials)
+}
+
+/// What the SDK scripts are told: the app's credentials and the test payment codes.
+fn script_input(credentials: &AlipayCredentials) -> serde_json::Value {
+    serde_json::json!({
+        "gateway_url": credentials.gateway_url,
+        "app_id": credentials.app_id,
+        "app_private_key_pem": credentials.app_private_key_pem.expose(),
+        "alipay_public_key_pem": credentials.alipay_public_key_pem,
+        "code_paid": CODE_PAID,
+        "code_paying_then_paid": CODE_PAYING_THEN_PAID,
+        "code_paying_forever": CODE_PAYING_FOREVER,
+        "queries_until_paid": QUERIES_UNTIL_PAID,
+    })
 }
 
 fn interop_dir() -> PathBuf {
@@ -54,24 +86,11 @@ async fn the_official_node_sdk_talks_to_the_simulator_and_its_signatures_verify_
         dir.join("node_modules/alipay-sdk/package.json").exists(),
         "interop/alipay/node_modules is missing: run `npm ci --prefix interop/alipay` (or set PAYRAIL_TEST_SKIP_INTEROP=1)"
     );
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base_url = format!("http://{}/sandbox/alipay", listener.local_addr().unwrap());
-    let sandbox = AlipaySandbox::with_limits(&base_url, Arc::new(FixedClock), 1_000, 60_000).unwrap();
-    let credentials = sandbox.create_app().unwrap();
-    let app = Router::new().nest("/sandbox/alipay", alipay_router(sandbox.clone()));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (sandbox, credentials) = start_simulator().await;
 
     let notification_signer = RsaPrivateKey::generate().unwrap();
-    let input = serde_json::json!({
-        "gateway_url": credentials.gateway_url,
-        "app_id": credentials.app_id,
-        "app_private_key_pem": credentials.app_private_key_pem.expose(),
-        "alipay_public_key_pem": credentials.alipay_public_key_pem,
-        "code_paid": CODE_PAID,
-        "code_paying_then_paid": CODE_PAYING_THEN_PAID,
-        "queries_until_paid": QUERIES_UNTIL_PAID,
-        "notification_signer_private_key_pem": notification_signer.to_pkcs8_pem().unwrap(),
-    });
+    let mut input = script_input(&credentials);
+    input["notification_signer_private_key_pem"] = notification_signer.to_pkcs8_pem().unwrap().into();
     let output = run_script(&dir, &input.to_string()).await;
     let checks = output["checks"].as_array().map(Vec::len);
     assert_eq!(checks, Some(CHECKS), "{output}");
@@ -94,6 +113,40 @@ async fn the_official_node_sdk_talks_to_the_simulator_and_its_signatures_verify_
     assert_eq!(notification.trade_status, TradeStatus::Success);
     assert_eq!(notification.total_amount, Money::new(1_230, Currency::parse("CNY").unwrap()));
     assert_eq!(notification.app_id, credentials.app_id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_alipay_sdk_pays_refunds_cancels_and_verifies_a_notification_against_the_simulator() {
+    if std::env::var("PAYRAIL_TEST_SKIP_INTEROP").as_deref() == Ok("1") {
+        eprintln!("PAYRAIL_TEST_SKIP_INTEROP=1: the python-alipay-sdk interop check was skipped");
+        return;
+    }
+    let python = std::env::var_os("PAYRAIL_TEST_INTEROP_ALIPAY_PYTHON")
+        .map_or_else(|| interop_dir().join(".venv/bin/python"), PathBuf::from);
+    let probe = Command::new(&python).args(["-c", "import alipay; alipay.AliPay"]).output();
+    assert!(
+        probe.as_ref().is_ok_and(|output| output.status.success()),
+        "python with python-alipay-sdk is missing ({probe:?}): run `python3 -m venv interop/alipay/.venv && \
+         interop/alipay/.venv/bin/pip install -r interop/alipay/requirements.txt` (or set PAYRAIL_TEST_SKIP_INTEROP=1)"
+    );
+    let (sandbox, credentials) = start_simulator().await;
+
+    let input = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(input.path(), script_input(&credentials).to_string()).unwrap();
+    let script = interop_dir().join("python_alipay_sdk.py");
+    let args = [script.as_os_str(), input.path().as_os_str()];
+    let output = tokio::task::spawn_blocking({
+        let args = args.map(std::ffi::OsStr::to_owned);
+        move || Command::new(&python).args(&args).current_dir(interop_dir()).output().unwrap()
+    })
+    .await
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "python_alipay_sdk.py failed:\n{stdout}\n{stderr}");
+    assert!(stdout.contains("python-alipay-sdk interop ok"), "{stdout}");
+    let sent = sandbox.sent_notifications();
+    assert!(sent.iter().any(|sent| sent.acknowledged), "the SDK's server acknowledged nothing: {sent:?}");
 }
 
 /// Runs `check.mjs` with `input`, failing the test with its output unless it succeeds in

@@ -181,13 +181,21 @@ impl Book {
     }
 
     /// `alipay.trade.cancel`: closes an unpaid trade, refunds a paid one in full. Unlike
-    /// close, it also reaches a precreated trade nobody scanned.
+    /// close, it also reaches a precreated trade nobody scanned. The trade is named by
+    /// `trade_no` or `out_trade_no` (`trade_no` wins), as for every other trade method.
     /// A trade Alipay does not know is answered with success and no `action` (the
     /// documented "action: returned when the trade exists").
     pub(crate) fn cancel(&mut self, app_id: &str, biz: &Biz, now: Timestamp) -> Ruled {
-        let out_trade_no = biz.required("out_trade_no")?;
-        let Some(trade_no) = self.find(app_id, out_trade_no).map(|trade| trade.trade_no.clone()) else {
-            return Ok(Outcome::quiet(success(object(json!({"out_trade_no": out_trade_no, "retry_flag": "N"})))));
+        let found = match biz.optional("trade_no") {
+            Some(trade_no) => self.trades.get(trade_no).filter(|trade| trade.app_id == app_id),
+            None => self.find(app_id, biz.required("out_trade_no")?),
+        };
+        let Some(trade_no) = found.map(|trade| trade.trade_no.clone()) else {
+            let unknown = match biz.optional("trade_no") {
+                Some(trade_no) => json!({"trade_no": trade_no, "retry_flag": "N"}),
+                None => json!({"out_trade_no": biz.optional("out_trade_no"), "retry_flag": "N"}),
+            };
+            return Ok(Outcome::quiet(success(object(unknown))));
         };
         let trade = self.trade_mut(&trade_no)?;
         if trade.status == Status::Finished {

@@ -118,12 +118,21 @@ pub(crate) struct Book {
     trades: HashMap<Key, Trade>,
     refunds: HashMap<Key, RefundRecord>,
     tokens: HashMap<String, Key>,
+    /// (mchid, transaction_id) → out_trade_no, for the calls that name a paid trade by
+    /// WeChat's number.
+    transactions: HashMap<Key, String>,
     objects_max: usize,
 }
 
 impl Book {
     pub(crate) fn new(objects_max: usize) -> Book {
-        Book { trades: HashMap::new(), refunds: HashMap::new(), tokens: HashMap::new(), objects_max }
+        let (trades, refunds, tokens, transactions) = (HashMap::new(), HashMap::new(), HashMap::new(), HashMap::new());
+        Book { trades, refunds, tokens, transactions, objects_max }
+    }
+
+    /// The `out_trade_no` of the merchant's trade WeChat numbered `transaction_id`.
+    pub(crate) fn out_trade_no_of(&self, mchid: &str, transaction_id: &str) -> Option<String> {
+        self.transactions.get(&(mchid.to_owned(), transaction_id.to_owned())).cloned()
     }
 
     /// Places an order, or answers a repeat of it with the stored trade.
@@ -178,11 +187,14 @@ impl Book {
         }
         match trade.state {
             TradeState::NotPay | TradeState::UserPaying => {
+                let transaction_id = format!("4200{}", digits(24));
                 trade.state = TradeState::Success;
-                trade.transaction_id = Some(format!("4200{}", digits(24)));
+                trade.transaction_id = Some(transaction_id.clone());
                 trade.success_time = Some(now);
                 trade.payer_openid.get_or_insert_with(|| format!("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o{}", digits(2)));
-                Ok(trade.clone())
+                let paid = trade.clone();
+                self.transactions.insert((paid.mchid.clone(), transaction_id), paid.out_trade_no.clone());
+                Ok(paid)
             }
             state if state.is_paid() => Err(ApiError::order_paid()),
             _ => Err(ApiError::order_closed()),

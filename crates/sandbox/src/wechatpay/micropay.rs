@@ -1,13 +1,15 @@
 //! v2 payment-code pay: `/pay/micropay`, `/pay/orderquery`, `/secapi/pay/reverse`,
-//! `/secapi/pay/refund`, XML in and out, each request's `sign` checked (HMAC-SHA256 under
-//! the merchant's APIv2 key) and each answer signed the same way. The `/secapi/…` calls are
+//! `/secapi/pay/refund`, XML in and out, each request's `sign` checked under the merchant's
+//! APIv2 key (MD5 unless `sign_type=HMAC-SHA256`, MD5 being WeChat's default) and each
+//! answer signed the same way. The `/secapi/…` calls are
 //! reached only through the mutual-TLS listener ([`super::secapi`]), and only with the
 //! certificate of the merchant named by `mch_id`. A v2 refund shares the book with v3
 //! refunds (so `/v3/refund/domestic/refunds/{no}` finds it) and sends no notification.
 //!
 //! A request that cannot be read, names an unknown merchant or app, or fails the sign check
-//! is answered `return_code=FAIL` with `return_msg` (`签名错误` for a bad sign). MD5 signing
-//! (`sign_type` absent or `MD5`) is refused with `签名错误` too: the simulator has no MD5.
+//! is answered `return_code=FAIL` with `return_msg` (`签名错误` for a bad sign). A trade is
+//! named by `transaction_id` or `out_trade_no`, `transaction_id` winning when both are sent,
+//! as WeChat documents for orderquery, reverse and refund.
 //!
 //! Test payment codes (18 digits starting 13, as real codes start 10 to 15):
 //!
@@ -34,7 +36,7 @@ use super::book::{RefundAsk, Trade, TradeState};
 use super::merchants::Merchant;
 use super::random::token;
 use super::secapi::{CERTIFICATE_MISMATCH, Peer};
-use super::xml;
+use super::xml::{self, SignType};
 
 pub const CODE_IMMEDIATE_SUCCESS: &str = "134610000000000001";
 pub const CODE_USER_PAYING_THEN_SUCCESS: &str = "134610000000000002";
@@ -64,9 +66,13 @@ pub(crate) async fn micropay(State(simulator): State<WechatPay>, body: Bytes) ->
 
 pub(crate) async fn order_query(State(simulator): State<WechatPay>, body: Bytes) -> Response {
     run(&simulator, &body, Caller::Plain, |merchant, fields| {
-        let Some(out_trade_no) = fields.get("out_trade_no") else { return param_error() };
+        let out_trade_no = match named_trade(&simulator, merchant, fields) {
+            Ok(out_trade_no) => out_trade_no,
+            Err(outcome) => return outcome,
+        };
+        let out_trade_no = out_trade_no.as_str();
         let Ok(mut trade) = simulator.book().count_query(&merchant.mchid, out_trade_no) else {
-            return Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" };
+            return order_not_exist();
         };
         let finishes_now = trade.auth_code.as_deref() == Some(CODE_USER_PAYING_THEN_SUCCESS)
             && trade.state == TradeState::UserPaying
@@ -99,17 +105,24 @@ pub(crate) async fn secapi(
 }
 
 fn reverse_trade(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> Outcome {
-    let Some(out_trade_no) = fields.get("out_trade_no") else { return param_error() };
-    match simulator.book().revoke(&merchant.mchid, out_trade_no) {
+    let out_trade_no = match named_trade(simulator, merchant, fields) {
+        Ok(out_trade_no) => out_trade_no,
+        Err(outcome) => return outcome,
+    };
+    match simulator.book().revoke(&merchant.mchid, &out_trade_no) {
         Ok(_) => Outcome::Success(BTreeMap::from([("recall".to_owned(), "N".to_owned())])),
-        Err(_) => Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" },
+        Err(_) => order_not_exist(),
     }
 }
 
 fn refund_trade(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> Outcome {
     let field = |name: &str| fields.get(name).map(String::as_str).filter(|value| !value.is_empty());
-    let (Some(out_trade_no), Some(out_refund_no), Some(total_fee), Some(refund_fee)) =
-        (field("out_trade_no"), field("out_refund_no"), field("total_fee"), field("refund_fee"))
+    let out_trade_no = match named_trade(simulator, merchant, fields) {
+        Ok(out_trade_no) => out_trade_no,
+        Err(outcome) => return outcome,
+    };
+    let (Some(out_refund_no), Some(total_fee), Some(refund_fee)) =
+        (field("out_refund_no"), field("total_fee"), field("refund_fee"))
     else {
         return param_error();
     };
@@ -118,7 +131,7 @@ fn refund_trade(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> 
     };
     let ask = RefundAsk {
         mchid: merchant.mchid.clone(),
-        out_trade_no: out_trade_no.to_owned(),
+        out_trade_no,
         out_refund_no: out_refund_no.to_owned(),
         refund_fen,
         total_fen,
@@ -136,9 +149,7 @@ fn refund_trade(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> 
             ("total_fee".to_owned(), record.total_fen.to_string()),
             ("cash_fee".to_owned(), record.total_fen.to_string()),
         ])),
-        Err(error) if error.code == "RESOURCE_NOT_EXISTS" => {
-            Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" }
-        }
+        Err(error) if error.code == "RESOURCE_NOT_EXISTS" => order_not_exist(),
         Err(error) if error.code == "PARAM_ERROR" => param_error(),
         Err(_) => Outcome::Fail {
             code: "INVALID_REQUEST", description: "申请退款金额超过订单可退金额或订单不可退款"
@@ -219,6 +230,24 @@ fn well_formed(auth_code: &str) -> bool {
         && ("10".."16").contains(&&auth_code[..2])
 }
 
+/// The `out_trade_no` of the trade a request names: by `transaction_id` when it is sent
+/// (it wins over `out_trade_no`, as WeChat documents), else `out_trade_no` itself; or the
+/// outcome to answer.
+fn named_trade(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) -> Result<String, Outcome> {
+    let field = |name: &str| fields.get(name).map(String::as_str).filter(|value| !value.is_empty());
+    match (field("transaction_id"), field("out_trade_no")) {
+        (Some(transaction_id), _) => {
+            simulator.book().out_trade_no_of(&merchant.mchid, transaction_id).ok_or_else(order_not_exist)
+        }
+        (None, Some(out_trade_no)) => Ok(out_trade_no.to_owned()),
+        (None, None) => Err(param_error()),
+    }
+}
+
+fn order_not_exist() -> Outcome {
+    Outcome::Fail { code: "ORDERNOTEXIST", description: "此交易订单号不存在" }
+}
+
 fn param_error() -> Outcome {
     Outcome::Fail { code: "PARAM_ERROR", description: "参数错误" }
 }
@@ -264,10 +293,10 @@ fn run(
     {
         return failure(CERTIFICATE_MISMATCH);
     }
-    let hmac = fields.get("sign_type").map(String::as_str) == Some("HMAC-SHA256");
+    let Some(sign_type) = SignType::of(&fields) else { return failure("签名类型错误") };
     let presented = fields.get("sign").map(String::as_bytes).unwrap_or_default();
-    let expected = xml::sign(&fields, merchant.v2_key.expose());
-    if !hmac || !payrail_crypto::hmac::equal_in_constant_time(presented, expected.as_bytes()) {
+    let expected = xml::sign(&fields, merchant.v2_key.expose(), sign_type);
+    if !payrail_crypto::hmac::equal_in_constant_time(presented, expected.as_bytes()) {
         return failure("签名错误");
     }
     let mut answer = match rule(&merchant, &fields) {
@@ -289,7 +318,7 @@ fn run(
         ("mch_id".to_owned(), merchant.mchid.clone()),
         ("nonce_str".to_owned(), token(32)),
     ]);
-    let sign = xml::sign(&answer, merchant.v2_key.expose());
+    let sign = xml::sign(&answer, merchant.v2_key.expose(), sign_type);
     answer.insert("sign".to_owned(), sign);
     xml_response(&answer)
 }

@@ -9,11 +9,13 @@
 //!
 //! - `POST /v3/pay/transactions/native` → `{"code_url":"weixin://wxpay/bizpayurl?pr=<token>"}`;
 //!   `POST /v3/pay/transactions/jsapi` → `{"prepay_id"}`; `POST /v3/pay/transactions/h5` →
-//!   `{"h5_url"}`; `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…`;
+//!   `{"h5_url"}`; `GET /v3/pay/transactions/out-trade-no/{no}?mchid=…` and
+//!   `GET /v3/pay/transactions/id/{transaction_id}?mchid=…`;
 //!   `POST /v3/pay/transactions/out-trade-no/{no}/close` → 204; `POST /v3/refund/domestic/refunds`;
 //!   `GET /v3/refund/domestic/refunds/{out_refund_no}`. Each checked and signed by [`gate`].
-//! - `POST /pay/micropay`, `POST /pay/orderquery`: v2 XML with an HMAC-SHA256 `sign` (see
-//!   [`micropay`] for the test payment codes). MD5 signing is refused (`签名错误`).
+//! - `POST /pay/micropay`, `POST /pay/orderquery`: v2 XML with an MD5 (WeChat's default) or
+//!   HMAC-SHA256 `sign`, the answer signed the same way (see [`micropay`] for the test
+//!   payment codes).
 //! - `POST /secapi/pay/reverse`, `POST /secapi/pay/refund`: not on this router. As at WeChat, `/secapi/…` needs the
 //!   merchant's API client certificate, so it is served by a separate mutual-TLS listener,
 //!   [`WechatPay::serve_secapi`]; see [`secapi`].
@@ -293,6 +295,7 @@ pub fn wechatpay_router(simulator: WechatPay) -> Router {
         .route("/v3/pay/transactions/jsapi", post(v3::jsapi))
         .route("/v3/pay/transactions/h5", post(v3::h5))
         .route("/v3/pay/transactions/out-trade-no/{out_trade_no}", get(v3::query))
+        .route("/v3/pay/transactions/id/{transaction_id}", get(v3::query_by_transaction_id))
         .route("/v3/pay/transactions/out-trade-no/{out_trade_no}/close", post(v3::close))
         .route("/v3/refund/domestic/refunds", post(v3::refund))
         .route("/v3/refund/domestic/refunds/{out_refund_no}", get(v3::query_refund))

@@ -156,6 +156,25 @@ pub(crate) async fn query(
     answer(result)
 }
 
+/// `GET /v3/pay/transactions/id/{transaction_id}`: the same answer, the trade named by
+/// WeChat's number.
+pub(crate) async fn query_by_transaction_id(
+    State(simulator): State<WechatPay>,
+    caller: Extension<Caller>,
+    Path(transaction_id): Path<String>,
+    Query(query): Query<MchidQuery>,
+) -> Response {
+    let merchant = &caller.0.0;
+    let result = own_merchant(merchant, query.mchid.as_deref().unwrap_or_default()).and_then(|()| {
+        let book = simulator.book();
+        book.out_trade_no_of(&merchant.mchid, &transaction_id)
+            .and_then(|out_trade_no| book.trade(&merchant.mchid, &out_trade_no))
+            .map(objects::transaction)
+            .ok_or_else(ApiError::order_not_exist)
+    });
+    answer(result)
+}
+
 #[derive(Deserialize)]
 struct CloseBody {
     mchid: String,
@@ -177,9 +196,12 @@ pub(crate) async fn close(
     }
 }
 
+/// A refund names its trade by `transaction_id` or `out_trade_no` (one of the two; the
+/// first wins when both are sent).
 #[derive(Deserialize)]
 struct RefundBody {
-    out_trade_no: String,
+    transaction_id: Option<String>,
+    out_trade_no: Option<String>,
     out_refund_no: String,
     notify_url: Option<String>,
     amount: RefundAmountBody,
@@ -199,9 +221,17 @@ pub(crate) async fn refund(State(simulator): State<WechatPay>, caller: Extension
         if refund.amount.currency != "CNY" {
             return Err(ApiError::param("amount.currency 仅支持 CNY"));
         }
+        let out_trade_no = match (refund.transaction_id, refund.out_trade_no) {
+            (Some(transaction_id), _) => simulator
+                .book()
+                .out_trade_no_of(&merchant.mchid, &transaction_id)
+                .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "RESOURCE_NOT_EXISTS", "订单不存在"))?,
+            (None, Some(out_trade_no)) => out_trade_no,
+            (None, None) => return Err(ApiError::param("transaction_id 和 out_trade_no 必须二选一")),
+        };
         let ask = RefundAsk {
             mchid: merchant.mchid.clone(),
-            out_trade_no: refund.out_trade_no,
+            out_trade_no,
             out_refund_no: refund.out_refund_no,
             refund_fen: refund.amount.refund,
             total_fen: refund.amount.total,

@@ -1,5 +1,5 @@
 //! The v2 flat XML (`<xml><key>value</key>…</xml>`) as the simulator reads and writes it,
-//! and the HMAC-SHA256 `sign`.
+//! and the `sign` (MD5 or HMAC-SHA256).
 //!
 //! Written independently of Payrail's channel on purpose: a shared reader would make a bug
 //! on one side invisible from the other. The reader refuses DOCTYPEs, comments, entities
@@ -100,15 +100,38 @@ pub(crate) fn write(fields: &BTreeMap<String, String>) -> String {
     format!("<xml>{body}</xml>")
 }
 
-/// The HMAC-SHA256 `sign` under the APIv2 key: non-empty fields but `sign`, sorted,
-/// `k=v&…&key=<key>`, keyed with the same key, uppercase hex.
-pub(crate) fn sign(fields: &BTreeMap<String, String>, key: &str) -> String {
+/// How a v2 message is signed. A request names it in `sign_type`; WeChat's default, when
+/// the field is absent, is MD5 (`wechatpy` never sends it), and the answer is signed the
+/// way the request was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SignType {
+    Md5,
+    HmacSha256,
+}
+
+impl SignType {
+    /// The type `fields` name, or `None` for one WeChat does not know.
+    pub(crate) fn of(fields: &BTreeMap<String, String>) -> Option<SignType> {
+        match fields.get("sign_type").map(String::as_str) {
+            None | Some("" | "MD5") => Some(SignType::Md5),
+            Some("HMAC-SHA256") => Some(SignType::HmacSha256),
+            Some(_) => None,
+        }
+    }
+}
+
+/// The `sign` under the APIv2 key: non-empty fields but `sign`, sorted, `k=v&…&key=<key>`,
+/// then MD5 of that, or HMAC-SHA256 of it keyed with the same key; uppercase hex.
+pub(crate) fn sign(fields: &BTreeMap<String, String>, key: &str, sign_type: SignType) -> String {
     let mut message = String::new();
     for (name, value) in fields.iter().filter(|(name, value)| *name != "sign" && !value.is_empty()) {
         message.push_str(&format!("{name}={value}&"));
     }
     message.push_str(&format!("key={key}"));
-    payrail_crypto::hmac::sha256_upper_hex(key.as_bytes(), message.as_bytes())
+    match sign_type {
+        SignType::Md5 => payrail_crypto::md5::upper_hex(message.as_bytes()),
+        SignType::HmacSha256 => payrail_crypto::hmac::sha256_upper_hex(key.as_bytes(), message.as_bytes()),
+    }
 }
 
 #[cfg(test)]
@@ -132,5 +155,29 @@ mod tests {
         }
         let written = write(&fields);
         assert_eq!(read(&written), Some(fields));
+    }
+
+    #[test]
+    fn signs_like_wechats_v2_documentation_example() {
+        // pay.weixin.qq.com/wiki/doc/api/micropay.php?chapter=4_3: this message under this
+        // key, MD5 by default.
+        let example = [
+            ("appid", "wxd930ea5d5a258f4f"),
+            ("mch_id", "10000100"),
+            ("device_info", "1000"),
+            ("body", "test"),
+            ("nonce_str", "ibuaiVcKdpRxkhJA"),
+        ];
+        let mut fields: BTreeMap<String, String> =
+            example.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect();
+        let key = "192006250b4c09247ec02edce69f6a2d";
+        assert_eq!(SignType::of(&fields), Some(SignType::Md5));
+        assert_eq!(sign(&fields, key, SignType::Md5), "9A0A8659F005D6984697E2CA0A9CF3B7");
+        assert_eq!(
+            sign(&fields, key, SignType::HmacSha256),
+            "6A9AE1657590FD6257D693A078E1C3E4BB6BA4DC30B23E0EE2496E54170DACD6"
+        );
+        fields.insert("sign_type".to_owned(), "SHA1".to_owned());
+        assert_eq!(SignType::of(&fields), None);
     }
 }

@@ -132,7 +132,7 @@ async fn new_trades_beyond_the_memory_limit_are_refused_and_nothing_is_stored() 
 }
 
 #[tokio::test]
-async fn v2_requests_signed_with_md5_or_carrying_a_doctype_get_return_code_fail() {
+async fn v2_requests_with_a_wrong_md5_sign_or_carrying_a_doctype_get_return_code_fail() {
     let simulator = Simulator::start(10);
     let md5 = format!(
         "<xml><appid>{}</appid><mch_id>{}</mch_id><nonce_str>n</nonce_str><out_trade_no>MP_md5_00001</out_trade_no>\

@@ -1,8 +1,11 @@
-//! The WeChat Pay simulator and Payrail's WeChat Pay client checked by the providers' own
-//! SDKs, pinned in `interop/wechatpay/`: PyPI `wechatpayv3` (v3: native, query, close,
-//! refund, callback) and npm `wechatpay-axios-plugin` (v2 micropay and orderquery, and
-//! `/secapi/pay/refund` and `/secapi/pay/reverse` over mutual TLS with the merchant
-//! certificate); and a notification built with each SDK's primitives, which our client's
+//! The WeChat Pay simulator and Payrail's WeChat Pay client checked by SDKs nobody here
+//! wrote, pinned in `interop/wechatpay/`: PyPI `wechatpayv3` (v3: native, query, close,
+//! refund, callback), npm `wechatpay-axios-plugin` (v2 micropay and orderquery with
+//! HMAC-SHA256, and `/secapi/pay/refund` and `/secapi/pay/reverse` over mutual TLS with the
+//! merchant certificate), PyPI `wechatpy` (v2 with MD5, WeChat's default: micropay,
+//! orderquery, and refund and reverse over mutual TLS) and npm `wechatpay-node-v3` (v3:
+//! native, JSAPI, H5, query by either number, close, refund, notifications); and a
+//! notification built with each of the first two SDKs' primitives, which our client's
 //! verifier must accept.
 //!
 //! The simulator runs on a random `127.0.0.1` port under `/sandbox/wechatpay`, on the wall
@@ -43,12 +46,16 @@ fn tools() -> Option<PathBuf> {
     }
     let python = std::env::var_os("PAYRAIL_TEST_INTEROP_PYTHON")
         .map_or_else(|| interop_dir().join(".venv/bin/python"), PathBuf::from);
+    let node = |module: &str| {
+        Command::new("node").args(["-e", &format!("require('{module}')")]).current_dir(interop_dir()).output()
+    };
     let probes = [
-        (Command::new(&python).args(["-c", "import wechatpayv3"]).output(), "python with wechatpayv3"),
         (
-            Command::new("node").args(["-e", "require('wechatpay-axios-plugin')"]).current_dir(interop_dir()).output(),
-            "node with wechatpay-axios-plugin",
+            Command::new(&python).args(["-c", "import wechatpayv3, wechatpy"]).output(),
+            "python with wechatpayv3 and wechatpy",
         ),
+        (node("wechatpay-axios-plugin"), "node with wechatpay-axios-plugin"),
+        (node("wechatpay-node-v3"), "node with wechatpay-node-v3"),
     ];
     for (probe, what) in probes {
         let detail = match probe {
@@ -149,6 +156,29 @@ async fn wechatpay_axios_plugin_refunds_and_reverses_over_mutual_tls_with_the_me
     let stdout = run(PathBuf::from("node"), args).await;
     assert!(stdout.contains("wechatpay-axios-plugin secapi interop ok"), "{stdout}");
     assert!(stdout.contains(&format!("with another merchant's certificate: {CERTIFICATE_MISMATCH}")), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechatpy_pays_queries_refunds_and_reverses_over_v2_signed_with_md5() {
+    let Some(python) = tools() else { return };
+    let (simulator, credentials) = start_simulator().await;
+    let other = simulator.add_merchant().unwrap();
+    let input = input_file("wechatpay-credentials", &credentials_json(&credentials));
+    let other_input = input_file("wechatpay-other", &credentials_json(&other));
+    let script = interop_dir().join("wechatpy_v2.py").display().to_string();
+    let stdout = run(python, vec![script, input.display().to_string(), other_input.display().to_string()]).await;
+    assert!(stdout.contains("wechatpy interop ok"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wechatpay_node_v3_orders_queries_closes_refunds_and_verifies_every_answer_and_notification() {
+    let Some(_) = tools() else { return };
+    let (simulator, credentials) = start_simulator().await;
+    let input = input_file("wechatpay-credentials", &credentials_json(&credentials));
+    let stdout = run(PathBuf::from("node"), vec!["v3_node.js".to_owned(), input.display().to_string()]).await;
+    assert!(stdout.contains("wechatpay-node-v3 interop ok"), "{stdout}");
+    let events: Vec<String> = simulator.sent_notifications().into_iter().map(|sent| sent.event_type).collect();
+    assert_eq!(events, ["TRANSACTION.SUCCESS", "REFUND.SUCCESS"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
