@@ -11,6 +11,7 @@ mod balance;
 mod balance_transactions;
 mod bootstrap;
 mod channel_accounts;
+mod channel_retry;
 mod clock;
 mod confirm;
 mod error;

@@ -25,6 +25,7 @@ use payrail_domain::{AttemptId, ChannelAccountId, ErrorType, Mode, Problem};
 use payrail_store::attempts::StoredAttempt;
 
 use crate::channel_accounts::credentials::ChannelClient;
+use crate::channel_retry::retrying_transient;
 use crate::confirm::Attach;
 use crate::outcome::AttemptResult;
 use crate::payments::ChargeTarget;
@@ -142,8 +143,9 @@ impl Payrail {
             notify_url: Some(account.notify_url.clone()),
             time_expire: Some(payment.expires_at),
         };
-        let answer = match account.client.precreate(&request).await {
-            Err(error) if error.outcome_is_unknown() => account.client.precreate(&request).await,
+        let precreate = || retrying_transient(|| account.client.precreate(&request));
+        let answer = match precreate().await {
+            Err(error) if error.outcome_is_unknown() => precreate().await,
             other => other,
         };
         self.precreate_result(payment, attempt_id, answer)

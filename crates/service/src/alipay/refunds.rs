@@ -12,6 +12,7 @@ use payrail_domain::refund::Refund;
 use payrail_domain::{AttemptId, Mode, Money};
 
 use crate::Payrail;
+use crate::channel_retry::retrying_transient;
 
 impl Payrail {
     /// Asks Alipay to refund `refund` of the trade `attempt_id`.
@@ -27,7 +28,7 @@ impl Payrail {
             amount: Money::new(refund.amount_minor, refund.currency),
             reason: None,
         };
-        client.refund(&request).await.map(|_| ChannelRefundStatus::Succeeded)
+        retrying_transient(|| client.refund(&request)).await.map(|_| ChannelRefundStatus::Succeeded)
     }
 
     /// Asks Alipay whether it made `refund`; one it never made failed.

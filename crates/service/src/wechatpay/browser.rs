@@ -15,6 +15,7 @@ use payrail_domain::payment_record::{JsapiParameters, NextAction, Payment};
 use payrail_domain::{AttemptId, Problem};
 
 use super::{WechatPayAccount, order_request, order_result};
+use crate::channel_retry::retrying_transient;
 use crate::confirm::Attach;
 use crate::payments::{ChargeTarget, PaymentMethodInput};
 use crate::random::id_random;
@@ -57,11 +58,11 @@ impl Payrail {
     ) -> Result<NextAction, ChannelError> {
         match method {
             PaymentMethodInput::WechatH5 { payer_client_ip } => {
-                let h5_url = account.client.h5(order, payer_client_ip).await?;
+                let h5_url = retrying_transient(|| account.client.h5(order, payer_client_ip)).await?;
                 Ok(NextAction::RedirectToUrl { url: self.with_way_back(h5_url, payment) })
             }
             PaymentMethodInput::WechatJsapi { openid } => {
-                let placed = account.client.jsapi(order, openid).await?;
+                let placed = retrying_transient(|| account.client.jsapi(order, openid)).await?;
                 let bridge = placed.bridge;
                 Ok(NextAction::WechatJsapi(JsapiParameters {
                     app_id: bridge.app_id,

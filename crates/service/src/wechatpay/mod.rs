@@ -27,6 +27,7 @@ use payrail_domain::{AttemptId, ChannelAccountId, ErrorType, Mode, Problem};
 use payrail_store::attempts::StoredAttempt;
 
 use crate::channel_accounts::credentials::ChannelClient;
+use crate::channel_retry::retrying_transient;
 use crate::confirm::Attach;
 use crate::outcome::AttemptResult;
 use crate::payments::ChargeTarget;
@@ -146,8 +147,9 @@ impl Payrail {
         attempt_id: &AttemptId,
     ) -> AttemptResult {
         let order = order_request(account, payment, fen, attempt_id);
-        let answer = match account.client.native(&order).await {
-            Err(error) if error.outcome_is_unknown() => account.client.native(&order).await,
+        let place = || retrying_transient(|| account.client.native(&order));
+        let answer = match place().await {
+            Err(error) if error.outcome_is_unknown() => place().await,
             other => other,
         };
         self.native_result(payment, attempt_id, answer)

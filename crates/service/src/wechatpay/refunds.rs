@@ -16,6 +16,7 @@ use payrail_store::attempts::StoredAttempt;
 
 use super::WechatPayAccount;
 use crate::Payrail;
+use crate::channel_retry::retrying_transient;
 
 impl Payrail {
     /// Asks WeChat Pay to refund `refund` of the order `attempt`.
@@ -40,7 +41,7 @@ impl Payrail {
             total: fen(attempt.amount_minor)?,
             notify_url: Some(account.notify_url),
         };
-        let answered = account.client.refund(&request).await?;
+        let answered = retrying_transient(|| account.client.refund(&request)).await?;
         Ok(refund_status(refund, answered.status))
     }
 
