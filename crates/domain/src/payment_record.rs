@@ -136,6 +136,9 @@ pub struct Payment {
     pub channel_account_id: Option<crate::ChannelAccountId>,
     /// When the channel reported the payer paid after Payrail had given the payment up.
     pub late_succeeded_at: Option<Timestamp>,
+    /// What the payer paid from their own funds, when a wallet reported it; the rest of
+    /// the amount was paid by coupons or points. The ledger books the whole amount.
+    pub amount_paid_by_payer: Option<i64>,
     pub created: Timestamp,
     pub updated: Timestamp,
 }

@@ -18,7 +18,7 @@ use payrail_domain::{AttemptId, Timestamp};
 use payrail_store::{Tx, attempts, payments};
 
 use crate::ServiceError;
-use crate::outcome::post_capture;
+use crate::outcome::{payer_paid, post_capture};
 use crate::payments::record_event;
 use crate::policy::LateSuccessPolicy;
 use crate::refunds::reserve_refund_in;
@@ -34,7 +34,7 @@ pub(crate) async fn apply_late_success(
     tx: &mut Tx,
     mut payment: Payment,
     attempt_id: &AttemptId,
-    channel_reference: &str,
+    (channel_reference, payer_paid_minor): (&str, Option<i64>),
     (policy, fees): (LateSuccessPolicy, FeeSchedule),
     now: Timestamp,
 ) -> Result<(Payment, Option<Refund>), ServiceError> {
@@ -42,6 +42,7 @@ pub(crate) async fn apply_late_success(
     payment.amounts = payment.amounts.capture_automatically();
     payment.next_action = None;
     payment.late_succeeded_at = Some(now);
+    payment.amount_paid_by_payer = payer_paid(&payment, payer_paid_minor);
     payment.updated = now;
     post_capture(tx, &payment, fees, now).await?;
     attempts::set_outcome(tx.conn(), attempt_id, AttemptStatus::Captured, None, Some(channel_reference), now).await?;

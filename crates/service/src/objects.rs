@@ -30,6 +30,7 @@ pub fn payment_object(payment: &Payment) -> Value {
         "cancellation_reason": payment.cancellation_reason.map(|r| r.as_str()),
         "channel_account": payment.channel_account_id.as_ref().map(|id| id.as_str()),
         "late_succeeded_at": payment.late_succeeded_at.map(|at| at.unix_seconds()),
+        "amount_paid_by_payer": payment.amount_paid_by_payer,
         "last_payment_error": payment.last_error.as_ref().map(|e| json!({
             "code": e.code, "decline_code": e.decline_code, "message": e.message,
         })),

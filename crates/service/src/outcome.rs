@@ -34,6 +34,16 @@ pub(crate) enum AttemptResult {
     Failed { problem: Problem, decline_code: Option<String> },
     /// Nothing new: the channel still waits for the payer, or a person must look.
     Unchanged,
+    /// A wallet (Alipay, WeChat Pay) reports the trade paid, which is a capture; with what
+    /// the payer paid from their own funds, when it says.
+    WalletPaid { channel_reference: String, payer_paid_minor: Option<i64> },
+}
+
+impl AttemptResult {
+    /// A wallet's paid trade: the attempt is captured under the wallet's reference.
+    pub(crate) fn wallet_paid(channel_reference: String, payer_paid_minor: Option<i64>) -> AttemptResult {
+        AttemptResult::WalletPaid { channel_reference, payer_paid_minor }
+    }
 }
 
 /// Applies `result` to `payment` (locked by the caller). Returns the payment and, for a
@@ -58,7 +68,16 @@ pub(crate) async fn apply_attempt_result(
         return Ok((payment, None));
     }
     payment.updated = now;
+    let result = match result {
+        AttemptResult::WalletPaid { channel_reference, payer_paid_minor } => {
+            payment.amount_paid_by_payer = payer_paid(&payment, payer_paid_minor);
+            let approved = AuthorizationOutcome::Approved { captured: true, network_transaction_id: channel_reference };
+            AttemptResult::Answered(approved)
+        }
+        other => other,
+    };
     let (attempt_status, event, problem) = match result {
+        AttemptResult::WalletPaid { .. } => unreachable!("a wallet's payment is applied as a capture"),
         AttemptResult::Unknown | AttemptResult::Unchanged => unreachable!("handled before the payment changes"),
         AttemptResult::Answered(AuthorizationOutcome::Approved { captured, network_transaction_id }) => {
             let transition = PaymentTransition::ChannelAuthorized { capture_method: payment.capture_method };
@@ -123,6 +142,17 @@ pub(crate) async fn apply_attempt_result(
     payments::update(tx.conn(), &payment).await?;
     record_event(tx.conn(), &payment, event, now).await?;
     Ok((payment, problem))
+}
+
+/// What the payer paid, if the wallet said and it is a share of the amount (anything else
+/// is logged and left out: the ledger does not depend on it).
+pub(crate) fn payer_paid(payment: &Payment, reported_minor: Option<i64>) -> Option<i64> {
+    let reported = reported_minor?;
+    if (0..=payment.amounts.amount_minor()).contains(&reported) {
+        return Some(reported);
+    }
+    tracing::warn!(payment_id = %payment.id, reported, "a wallet reports the payer paid more than the amount; not recorded");
+    None
 }
 
 /// Asks the channel again after as long as the payment has waited since its last change

@@ -17,7 +17,6 @@
 //! for a payment that already succeeded. A payment reported paid after Payrail gave it up
 //! succeeds late (`late_success.rs`): refunded in full under the default policy.
 
-use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_domain::payment::PaymentStatus;
 use payrail_domain::payment_record::{AttemptStatus, Payment};
 use payrail_domain::refund::Refund;
@@ -90,6 +89,9 @@ pub(crate) struct PaidReport {
     pub(crate) currency: String,
     /// The channel's own id of the trade (`trade_no`, `transaction_id`).
     pub(crate) channel_reference: String,
+    /// What the payer paid from their own funds, if the channel says (`buyer_pay_amount`,
+    /// `payer_total`).
+    pub(crate) payer_paid_minor: Option<i64>,
 }
 
 /// What became of a verified report.
@@ -198,19 +200,15 @@ impl Payrail {
                             Ok(Applied::AlreadySucceeded)
                         }
                         PaymentStatus::Processing | PaymentStatus::RequiresAction => {
-                            let outcome = AuthorizationOutcome::Approved {
-                                captured: true,
-                                network_transaction_id: report.channel_reference.clone(),
-                            };
-                            let result = AttemptResult::Answered(outcome);
+                            let reference = report.channel_reference.clone();
+                            let result = AttemptResult::wallet_paid(reference, report.payer_paid_minor);
                             apply_attempt_result(tx, payment, &attempt_id, result, fees, now).await?;
                             Ok(Applied::Succeeded)
                         }
                         _ if would_be_late(&payment) => {
-                            let reference = report.channel_reference.as_str();
+                            let paid = (report.channel_reference.as_str(), report.payer_paid_minor);
                             let policy = (late_policy, fees);
-                            let (_, refund) =
-                                apply_late_success(tx, payment, &attempt_id, reference, policy, now).await?;
+                            let (_, refund) = apply_late_success(tx, payment, &attempt_id, paid, policy, now).await?;
                             Ok(Applied::LateSuccess(refund))
                         }
                         _ => {

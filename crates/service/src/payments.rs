@@ -171,6 +171,7 @@ impl Payrail {
                 })
                 .transpose()?,
             late_succeeded_at: None,
+            amount_paid_by_payer: None,
             created: now,
             updated: now,
         })

@@ -39,3 +39,8 @@ ALTER TABLE payments ADD COLUMN channel_account_id TEXT;
 -- When a channel reported that the payer paid an order Payrail had already given up on
 -- (closed, or whose attempt failed): the payment succeeded late.
 ALTER TABLE payments ADD COLUMN late_succeeded_at_ms BIGINT;
+
+-- What the payer paid of a wallet payment from their own funds, as the channel reported it
+-- (coupons, points and discounts paid the rest), kept for reconciliation; the ledger books
+-- the order amount.
+ALTER TABLE payments ADD COLUMN amount_paid_by_payer_minor BIGINT;

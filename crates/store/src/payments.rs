@@ -21,7 +21,7 @@ use crate::{Conn, StoreError};
 const COLUMNS: &str = "p.id, p.merchant_id, p.livemode, p.status, p.amount_minor, p.currency,
     p.amount_capturable_minor, p.amount_captured_minor, p.amount_refunded_minor, p.merchant_order_no,
     p.description, p.metadata, p.capture_method, p.expires_at_ms, p.return_url, p.notify_url, p.card_token,
-    p.next_action_url, p.next_action_type, p.next_action_data, p.payment_method_type, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.channel_account_id, p.late_succeeded_at_ms, p.created_at_ms,
+    p.next_action_url, p.next_action_type, p.next_action_data, p.payment_method_type, p.last_error_code, p.last_decline_code, p.last_error_message, p.cancellation_reason, p.channel_account_id, p.late_succeeded_at_ms, p.amount_paid_by_payer_minor, p.created_at_ms,
     p.updated_at_ms, v.brand, v.last4, v.exp_month, v.exp_year";
 
 const FROM: &str = "FROM payments p LEFT JOIN card_vault v ON v.token = p.card_token";
@@ -70,7 +70,7 @@ pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
                  amount_refunded_minor = $4, card_token = $5, last_error_code = $6, last_decline_code = $7,
                  last_error_message = $8, cancellation_reason = $9, updated_at_ms = $10, next_action_url = $12,
                  next_action_type = $13, next_action_data = $14, payment_method_type = $15,
-                 late_succeeded_at_ms = $16
+                 late_succeeded_at_ms = $16, amount_paid_by_payer_minor = $17
              WHERE id = $11",
     )
     .bind(payment.status.as_str())
@@ -89,6 +89,7 @@ pub async fn update(conn: Conn<'_>, payment: &Payment) -> Result<(), StoreError>
     .bind(action_data.as_deref())
     .bind(payment.payment_method_type.map(PaymentMethodType::as_str))
     .bind(payment.late_succeeded_at.map(Timestamp::unix_ms))
+    .bind(payment.amount_paid_by_payer)
     .execute(conn)
     .await?;
     if updated == 1 { Ok(()) } else { Err(StoreError::Corrupt(format!("payment {} vanished", payment.id))) }
@@ -240,6 +241,7 @@ fn payment_from_row(row: &impl Columns) -> Result<Payment, StoreError> {
             .int_opt("late_succeeded_at_ms")?
             .map(|ms| Timestamp::from_unix_ms(ms).ok_or_else(|| bad("late_succeeded_at_ms")))
             .transpose()?,
+        amount_paid_by_payer: row.int_opt("amount_paid_by_payer_minor")?,
         created: time("created_at_ms")?,
         updated: time("updated_at_ms")?,
     })

@@ -350,7 +350,10 @@ async fn a_cashier_payment_sends_the_payer_to_alipay_and_back_to_the_merchant_pa
             let to_shop = returned.headers()["location"].to_str().unwrap();
             assert_eq!(to_shop, format!("https://shop.example/done?order=7&payment={id}&status=succeeded"));
             let paid = payment_reaches(&app, id, "succeeded").await;
-            assert_eq!(paid["amount_captured"], 1230);
+            assert_eq!(
+                (paid["amount_captured"].as_i64(), paid["amount_paid_by_payer"].as_i64()),
+                (Some(1230), Some(1230))
+            );
         }
         let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
         assert!(report.is_clean() && report.entries == 2, "{:?}", report.violations);
@@ -471,6 +474,42 @@ async fn under_the_keep_policy_a_late_success_stays_with_the_merchant() {
         assert_eq!((late["status"].as_str(), late["amount_refunded"].as_i64()), (Some("succeeded"), Some(0)));
         let refunds = app.get(&format!("/v1/refunds?payment={id}"), &app.test_key).await.body;
         assert_eq!(refunds["data"], json!([]));
+        let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
+        assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_payer_paid_beside_a_coupon_is_recorded_while_the_ledger_books_the_order() {
+    on_each_backend(|db| async {
+        let app = TestApp::spawn_alipay_unnotified(db).await;
+        let payment = qr_payment(&app, "coupon-1").await;
+        let started = alipay(&app);
+        let out_trade_no = out_trade_no(&payment);
+        let params = [
+            ("notify_id", "n-coupon"),
+            ("notify_type", "trade_status_sync"),
+            ("app_id", started.app_id.as_str()),
+            ("charset", "utf-8"),
+            ("version", "1.0"),
+            ("sign_type", "RSA2"),
+            ("trade_no", "2026120622000000123"),
+            ("out_trade_no", out_trade_no.as_str()),
+            ("trade_status", "TRADE_SUCCESS"),
+            ("total_amount", "12.30"),
+            ("receipt_amount", "12.30"),
+            ("buyer_pay_amount", "11.3"),
+            ("point_amount", "1.00"),
+        ];
+        let answered = notify(&app, NOTIFY_PATH, signed_form(&params, &started.alipay_key_pem)).await;
+        assert_eq!(answered.status, 200);
+        let id = payment["id"].as_str().unwrap();
+        let paid = app.get(&format!("/v1/payments/{id}"), &app.test_key).await.body;
+        assert_eq!(
+            (paid["status"].as_str(), paid["amount_captured"].as_i64(), paid["amount_paid_by_payer"].as_i64()),
+            (Some("succeeded"), Some(1230), Some(1130))
+        );
         let report = payrail_service::verify_ledger(app.payrail.store()).await.unwrap();
         assert!(report.is_clean() && report.entries == 1, "{:?}", report.violations);
     })

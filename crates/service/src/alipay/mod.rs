@@ -18,7 +18,6 @@ pub(crate) use redirect::alipay_redirect_accepts;
 
 use payrail_channels::ChannelError;
 use payrail_channels::alipay::{AlipayClient, PrecreateRequest, Precreated, Trade, TradeStatus};
-use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_domain::payment::{CaptureMethod, PaymentStatus};
 use payrail_domain::payment_record::{NextAction, Payment, PaymentMethodType};
 use payrail_domain::{AttemptId, ChannelAccountId, ErrorType, Mode, Problem};
@@ -247,8 +246,8 @@ fn paid_result(attempt_id: &AttemptId, amount_minor: i64, trade: &Trade) -> Atte
         );
         return AttemptResult::Unchanged;
     }
-    let network_transaction_id = trade.trade_no.clone();
-    AttemptResult::Answered(AuthorizationOutcome::Approved { captured: true, network_transaction_id })
+    let payer_paid = trade.buyer_pay_amount.map(|paid| paid.amount_minor());
+    AttemptResult::wallet_paid(trade.trade_no.clone(), payer_paid)
 }
 
 /// The order's subject as Alipay shows it to the payer.

@@ -49,6 +49,7 @@ impl Payrail {
             amount_minor: notification.total_amount.amount_minor(),
             currency: notification.total_amount.currency().code().to_owned(),
             channel_reference: notification.trade_no,
+            payer_paid_minor: notification.buyer_pay_amount.map(|paid| paid.amount_minor()),
         };
         self.accept_paid_report(notified, report).await
     }

@@ -19,7 +19,6 @@ mod refunds;
 pub(crate) use barcode::is_wechat_payment_code;
 
 use payrail_channels::ChannelError;
-use payrail_channels::card_network::AuthorizationOutcome;
 use payrail_channels::wechatpay::{Fen, OrderRequest, TradeState, Transaction, WechatPayClient};
 use payrail_domain::payment::{CaptureMethod, PaymentStatus};
 use payrail_domain::payment_record::{NextAction, Payment, PaymentMethodType};
@@ -279,8 +278,8 @@ fn paid_result(transaction: &Transaction, amount_minor: i64) -> AttemptResult {
         );
         return AttemptResult::Unchanged;
     }
-    let network_transaction_id = transaction.transaction_id.clone().unwrap_or_default();
-    AttemptResult::Answered(AuthorizationOutcome::Approved { captured: true, network_transaction_id })
+    let reference = transaction.transaction_id.clone().unwrap_or_default();
+    AttemptResult::wallet_paid(reference, transaction.payer_total_minor)
 }
 
 /// The order's description as WeChat shows it to the payer.

@@ -72,6 +72,7 @@ impl Payrail {
                     amount_minor: transaction.amount_total_minor.unwrap_or(0),
                     currency: "CNY".to_owned(),
                     channel_reference: transaction.transaction_id.unwrap_or_default(),
+                    payer_paid_minor: transaction.payer_total_minor,
                 };
                 self.accept_paid_report(notified, report).await
             }
