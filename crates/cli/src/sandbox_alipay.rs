@@ -26,6 +26,7 @@ const APP_KEY_SETTING: &str = "sandbox_alipay_app_key";
 const APP_ID_SETTING: &str = "sandbox_alipay_app_id";
 
 /// The sandbox app as an outside Alipay SDK needs it.
+#[derive(Clone)]
 pub struct SandboxAlipayApp {
     pub gateway_url: String,
     pub app_id: String,
@@ -58,24 +59,27 @@ pub async fn sandbox_alipay(payrail: &Payrail, base_url: &str) -> anyhow::Result
     Ok((sandbox, app))
 }
 
-/// Mounts nothing itself: returns the simulator to mount at [`SANDBOX_ALIPAY_PATH`] and
-/// the service with its test-mode Alipay account pointed at it.
-pub async fn with_sandbox_alipay(payrail: Payrail, base_url: &str) -> anyhow::Result<(Payrail, AlipaySandbox)> {
+/// Mounts nothing itself: returns the service with its test-mode Alipay account pointed at
+/// the simulator, the simulator to mount at [`SANDBOX_ALIPAY_PATH`], and the sandbox app.
+pub async fn with_sandbox_alipay(
+    payrail: Payrail,
+    base_url: &str,
+) -> anyhow::Result<(Payrail, AlipaySandbox, SandboxAlipayApp)> {
     let (sandbox, app) = sandbox_alipay(&payrail, base_url).await?;
     let notify_url = format!("{base_url}/notify/alipay/test");
     // Anyone may hold the sandbox app's key (it is printed for SDKs to use), so the
     // simulator posts only to this server's own notification path, never elsewhere.
     sandbox.allow_notify_urls_starting_with(&format!("{base_url}/notify/alipay/"));
     let config = AlipayConfig {
-        gateway_url: app.gateway_url,
-        app_id: app.app_id,
-        app_private_key: app.app_private_key,
-        alipay_public_key: app.alipay_public_key_pem,
+        gateway_url: app.gateway_url.clone(),
+        app_id: app.app_id.clone(),
+        app_private_key: app.app_private_key.clone(),
+        alipay_public_key: app.alipay_public_key_pem.clone(),
         timeout_ms: ALIPAY_TIMEOUT_MS,
     };
     let client = AlipayClient::new(&config, Arc::new(SystemClock))
         .map_err(|e| anyhow::anyhow!("cannot set up the sandbox Alipay channel: {e}"))?;
-    Ok((payrail.with_alipay(Mode::Test, client, &notify_url), sandbox))
+    Ok((payrail.with_alipay(Mode::Test, client, &notify_url), sandbox, app))
 }
 
 async fn load_or_create_key(payrail: &Payrail, name: &str) -> anyhow::Result<Secret<String>> {

@@ -54,16 +54,25 @@ pub async fn sandbox_wechatpay(payrail: &Payrail, base_url: &str) -> anyhow::Res
     Ok((simulator, credentials))
 }
 
+/// What `serve` mounts, shows and stops of the sandbox WeChat Pay.
+pub struct RunningSandboxWechatPay {
+    /// To mount at [`SANDBOX_WECHATPAY_PATH`].
+    pub simulator: WechatPay,
+    /// The sandbox merchant's, with this run's secapi address and client certificate.
+    pub credentials: WechatPayCredentials,
+    /// The secapi listener's task, to abort on shutdown.
+    pub secapi: JoinHandle<()>,
+}
+
 /// Mounts nothing itself: starts the simulator's `/secapi` mutual-TLS listener on `ip`
-/// (a port the system picks), and returns the simulator to mount at
-/// [`SANDBOX_WECHATPAY_PATH`], the service with its test-mode WeChat Pay account pointed
-/// at it (the v2 key and the client certificate included, so payment codes can be reversed),
-/// and the listener's task, to abort on shutdown.
+/// (a port the system picks), and returns the service with its test-mode WeChat Pay
+/// account pointed at the simulator (the v2 key and the client certificate included, so
+/// payment codes can be reversed) and the running simulator.
 pub async fn with_sandbox_wechatpay(
     payrail: Payrail,
     base_url: &str,
     ip: IpAddr,
-) -> anyhow::Result<(Payrail, WechatPay, JoinHandle<()>)> {
+) -> anyhow::Result<(Payrail, RunningSandboxWechatPay)> {
     let (simulator, credentials) = sandbox_wechatpay(&payrail, base_url).await?;
     let (_, secapi) = simulator
         .serve_secapi(SocketAddr::new(ip, 0))
@@ -73,10 +82,11 @@ pub async fn with_sandbox_wechatpay(
     let credentials = simulator
         .credentials(&credentials.mchid)
         .ok_or_else(|| anyhow::anyhow!("the sandbox WeChat Pay merchant vanished"))?;
-    let client = WechatPayClient::new(client_config(credentials), Arc::new(SystemClock))
+    let client = WechatPayClient::new(client_config(credentials.clone()), Arc::new(SystemClock))
         .map_err(|e| anyhow::anyhow!("cannot set up the sandbox WeChat Pay channel: {e}"))?;
     let notify_url = format!("{base_url}/notify/wechatpay/test");
-    Ok((payrail.with_wechatpay(Mode::Test, client, &notify_url), simulator, secapi))
+    let payrail = payrail.with_wechatpay(Mode::Test, client, &notify_url);
+    Ok((payrail, RunningSandboxWechatPay { simulator, credentials, secapi }))
 }
 
 /// The channel client's settings for the sandbox merchant: its keys, its API client

@@ -19,6 +19,7 @@ use payrail_service::{Payrail, SystemClock};
 use crate::config::Settings;
 use crate::open::open_payrail;
 use crate::sandbox_alipay::{SANDBOX_ALIPAY_PATH, with_sandbox_alipay};
+use crate::sandbox_credentials::{self, Secapi};
 use crate::sandbox_wechatpay::{SANDBOX_WECHATPAY_PATH, with_sandbox_wechatpay};
 
 /// Time allowed after the request timeout for responses to be written during shutdown.
@@ -38,14 +39,15 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     }
     let base_url = local_base_url(address);
     let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url)?;
-    let (payrail, alipay) = with_sandbox_alipay(payrail, &base_url).await?;
-    let (payrail, wechatpay, wechatpay_secapi) = with_sandbox_wechatpay(payrail, &base_url, address.ip()).await?;
+    let (payrail, alipay, alipay_app) = with_sandbox_alipay(payrail, &base_url).await?;
+    let (payrail, wechatpay) = with_sandbox_wechatpay(payrail, &base_url, address.ip()).await?;
+    let credentials = sandbox_credentials::document(alipay_app, wechatpay.credentials, Secapi::OfThisRun);
     let metrics = Arc::new(Metrics::default());
     let state = AppState { payrail: payrail.clone(), limits: settings.limits.clone(), metrics: Arc::clone(&metrics) };
-    let app = payrail_http::router(state)
+    let app = payrail_http::router_with_sandbox_credentials(state, credentials)
         .nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network))
         .nest(SANDBOX_ALIPAY_PATH, alipay_router(alipay))
-        .nest(SANDBOX_WECHATPAY_PATH, wechatpay_router(wechatpay));
+        .nest(SANDBOX_WECHATPAY_PATH, wechatpay_router(wechatpay.simulator));
     tracing::info!(%address, "Payrail is listening");
     println!("Payrail is listening on http://{address} (API docs at http://{address}/docs)");
 
@@ -78,7 +80,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         Ok(Err(join_error)) => return Err(anyhow::anyhow!("the server task failed: {join_error}")),
         Err(_) => tracing::warn!("requests still open after the grace period were abandoned"),
     }
-    wechatpay_secapi.abort();
+    wechatpay.secapi.abort();
     payrail.store().close().await;
     tracing::info!("stopped");
     Ok(())

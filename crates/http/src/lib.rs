@@ -25,6 +25,9 @@ use payrail_service::Payrail;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use openapi::openapi_document;
+pub use routes::sandbox_credentials::{
+    SANDBOX_CREDENTIALS_PATH, SandboxAlipayCredentials, SandboxCredentials, SandboxSecapi, SandboxWechatPayCredentials,
+};
 pub use serve::serve;
 
 /// Limits on what one client can make the server do, each with its unit in its name.
@@ -52,9 +55,21 @@ pub struct AppState {
 /// The whole application: API, health, metrics and docs, behind the request layer
 /// (request id, timeout, error envelope, metrics, access log).
 pub fn router(state: AppState) -> Router {
+    application(state, Router::new())
+}
+
+/// [`router`] with `GET /sandbox/credentials` serving `credentials` to test-mode keys;
+/// `payrail serve` builds this one, beside the simulators it mounts.
+pub fn router_with_sandbox_credentials(state: AppState, credentials: SandboxCredentials) -> Router {
+    application(state, routes::sandbox_credentials::router(credentials))
+}
+
+/// `extra` routes get the same layers as the API's own.
+fn application(state: AppState, extra: Router<AppState>) -> Router {
     let body_bytes_max = state.limits.body_bytes_max;
     Router::new()
         .merge(routes::router())
+        .merge(extra)
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), idempotency::handle))
         .route_layer(axum::middleware::from_fn(request::label_route))
         .merge(openapi::docs_router())

@@ -52,7 +52,15 @@ pub(crate) async fn handle(State(state): State<AppState>, mut request: Request, 
         response = ApiError(problem).into_response();
     }
     if let Some(problem) = response.extensions_mut().remove::<Problem>() {
+        let handler_headers = std::mem::take(response.headers_mut());
         response = render_problem(&problem, request_id.as_str());
+        // A route may name its own challenge (the sandbox page asks a browser for Basic)
+        // and forbid caching; the envelope keeps both.
+        for name in [header::WWW_AUTHENTICATE, header::CACHE_CONTROL, header::VARY] {
+            if let Some(value) = handler_headers.get(&name) {
+                response.headers_mut().insert(name, value.clone());
+            }
+        }
     }
     if let Ok(value) = HeaderValue::from_str(request_id.as_str()) {
         response.headers_mut().insert("request-id", value);

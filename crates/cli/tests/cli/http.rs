@@ -7,13 +7,19 @@ use std::time::Duration;
 /// Longest one HTTP exchange may take.
 const HTTP_TIMEOUT_MS: u64 = 10_000;
 
-/// An HTTP response: its status and its body as text.
+/// An HTTP response: its status, its headers (names in lowercase) and its body as text.
 pub struct Response {
     pub status: u16,
+    pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Response {
+    /// The first value of the header `name` (lowercase).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(known, _)| known == name).map(|(_, value)| value.as_str())
+    }
+
     pub fn json(&self) -> serde_json::Value {
         serde_json::from_str(&self.body).unwrap_or_else(|error| panic!("the body is not JSON ({error}): {}", self.body))
     }
@@ -21,8 +27,15 @@ impl Response {
 
 /// One `GET` over a fresh connection, closed by the server after the response.
 pub fn http_get(port: u16, path: &str, bearer: Option<&str>) -> std::io::Result<Response> {
-    let authorization = bearer.map(|secret| format!("Authorization: Bearer {secret}\r\n")).unwrap_or_default();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{authorization}Connection: close\r\n\r\n");
+    let authorization = bearer.map(|secret| format!("Bearer {secret}"));
+    let headers: Vec<(&str, &str)> = authorization.iter().map(|value| ("Authorization", value.as_str())).collect();
+    http_get_with(port, path, &headers)
+}
+
+/// One `GET` with the given request headers, over a fresh connection.
+pub fn http_get_with(port: u16, path: &str, headers: &[(&str, &str)]) -> std::io::Result<Response> {
+    let headers: String = headers.iter().map(|(name, value)| format!("{name}: {value}\r\n")).collect();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{headers}Connection: close\r\n\r\n");
     exchange(port, &request)
 }
 
@@ -59,12 +72,15 @@ fn parse_response(raw: &[u8]) -> std::io::Result<Response> {
         .and_then(|line| line.split_whitespace().nth(1))
         .and_then(|code| code.parse::<u16>().ok())
         .ok_or_else(|| invalid("no status line"))?;
-    let chunked = lines.any(|line| {
-        let line = line.to_ascii_lowercase();
-        line.starts_with("transfer-encoding:") && line.contains("chunked")
-    });
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
+    let chunked = headers
+        .iter()
+        .any(|(name, value)| name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked"));
     let body = if chunked { decode_chunked(body).ok_or_else(|| invalid("bad chunked body"))? } else { body.to_vec() };
-    Ok(Response { status, body: String::from_utf8_lossy(&body).into_owned() })
+    Ok(Response { status, headers, body: String::from_utf8_lossy(&body).into_owned() })
 }
 
 fn decode_chunked(mut body: &[u8]) -> Option<Vec<u8>> {

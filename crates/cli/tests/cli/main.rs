@@ -14,6 +14,7 @@ mod ledger;
 mod receiver;
 mod sandbox_alipay;
 mod sandbox_credentials;
+mod sandbox_page;
 mod sandbox_wechatpay;
 mod serve;
 mod server;

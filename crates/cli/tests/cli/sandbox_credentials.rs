@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use payrail_channels::alipay::{AlipayClient, AlipayConfig, PrecreateRequest};
-use payrail_channels::wechatpay::{Fen, OrderRequest, WechatPayClient, WechatPayConfig};
+use payrail_channels::wechatpay::{ClientCertificate, Fen, OrderRequest, WechatPayClient, WechatPayConfig};
 use payrail_domain::{Currency, Money, Secret};
 use payrail_service::SystemClock;
 use payrail_testkit::on_each_backend;
@@ -18,6 +18,64 @@ fn text(credentials: &Value, provider: &str, field: &str) -> String {
     credentials[provider][field].as_str().unwrap_or_else(|| panic!("no {provider}.{field} in {credentials}")).to_owned()
 }
 
+/// An Alipay client set up with nothing but the printed credentials, as an SDK would be.
+pub fn alipay_client(credentials: &Value) -> AlipayClient {
+    let config = AlipayConfig {
+        gateway_url: text(credentials, "alipay", "gateway_url"),
+        app_id: text(credentials, "alipay", "app_id"),
+        app_private_key: Secret::new(text(credentials, "alipay", "app_private_key_pem")),
+        alipay_public_key: text(credentials, "alipay", "alipay_public_key_pem"),
+        timeout_ms: 10_000,
+    };
+    AlipayClient::new(&config, Arc::new(SystemClock)).expect("an Alipay client")
+}
+
+/// A WeChat Pay client set up with nothing but the printed credentials; with the secapi
+/// listener's settings when they are given (the server's page gives them).
+pub fn wechatpay_client(credentials: &Value) -> WechatPayClient {
+    let optional = |field: &str| credentials["wechatpay"][field].as_str().map(str::to_owned);
+    let merchant_private_key_pem = Secret::new(text(credentials, "wechatpay", "merchant_private_key_pem"));
+    let client_certificate = optional("merchant_certificate_pem").map(|certificate_pem| ClientCertificate {
+        certificate_pem,
+        private_key_pem: merchant_private_key_pem.clone(),
+    });
+    let config = WechatPayConfig {
+        base_url: text(credentials, "wechatpay", "base_url"),
+        mchid: text(credentials, "wechatpay", "mchid"),
+        appid: text(credentials, "wechatpay", "appid"),
+        merchant_serial_no: text(credentials, "wechatpay", "merchant_serial_no"),
+        merchant_private_key_pem,
+        apiv3_key: Secret::new(text(credentials, "wechatpay", "apiv3_key")),
+        platform_public_key_id: text(credentials, "wechatpay", "platform_public_key_id"),
+        platform_public_key_pem: text(credentials, "wechatpay", "platform_public_key_pem"),
+        v2_key: Some(Secret::new(text(credentials, "wechatpay", "v2_key"))),
+        client_certificate,
+        secapi_base_url: optional("secapi_base_url"),
+        secapi_ca_certificate_pem: optional("ca_certificate_pem"),
+        timeout_ms: 10_000,
+    };
+    WechatPayClient::new(config, Arc::new(SystemClock)).expect("a WeChat Pay client")
+}
+
+/// 12.34 CNY.
+pub fn cny_1234() -> Money {
+    Money::new(1234, Currency::parse("CNY").expect("CNY"))
+}
+
+/// The printed Alipay app's request is taken by the running gateway.
+pub async fn alipay_takes_a_precreate(credentials: &Value, out_trade_no: &str) {
+    let request = PrecreateRequest {
+        out_trade_no: out_trade_no.into(),
+        amount: cny_1234(),
+        subject: "credentials".into(),
+        notify_url: None,
+        time_expire: None,
+    };
+    let precreated =
+        alipay_client(credentials).precreate(&request).await.expect("the gateway takes the printed app's request");
+    assert!(precreated.qr_code.contains("/sandbox/alipay/buyer/"), "{precreated:?}");
+}
+
 #[tokio::test]
 async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
     on_each_backend(|database| async move {
@@ -27,61 +85,26 @@ async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
         let printed = setup.run_ok(&["--listen", &listen, "sandbox", "credentials", "--json"]);
         assert_eq!(printed, setup.run_ok(&["--listen", &listen, "sandbox", "credentials", "--json"]));
         let credentials: Value = serde_json::from_str(&printed).expect("JSON");
-        let cny = Money::new(1234, Currency::parse("CNY").expect("CNY"));
-
-        let alipay = AlipayClient::new(
-            &AlipayConfig {
-                gateway_url: text(&credentials, "alipay", "gateway_url"),
-                app_id: text(&credentials, "alipay", "app_id"),
-                app_private_key: Secret::new(text(&credentials, "alipay", "app_private_key_pem")),
-                alipay_public_key: text(&credentials, "alipay", "alipay_public_key_pem"),
-                timeout_ms: 10_000,
-            },
-            Arc::new(SystemClock),
-        )
-        .expect("an Alipay client");
-        let request = PrecreateRequest {
-            out_trade_no: "T-CREDENTIALS-1".into(),
-            amount: cny,
-            subject: "credentials".into(),
-            notify_url: None,
-            time_expire: None,
-        };
-        let precreated = alipay.precreate(&request).await.expect("the gateway takes the printed app's request");
-        assert!(precreated.qr_code.contains("/sandbox/alipay/buyer/"), "{precreated:?}");
-
-        let wechatpay = WechatPayClient::new(
-            WechatPayConfig {
-                base_url: text(&credentials, "wechatpay", "base_url"),
-                mchid: text(&credentials, "wechatpay", "mchid"),
-                appid: text(&credentials, "wechatpay", "appid"),
-                merchant_serial_no: text(&credentials, "wechatpay", "merchant_serial_no"),
-                merchant_private_key_pem: Secret::new(text(&credentials, "wechatpay", "merchant_private_key_pem")),
-                apiv3_key: Secret::new(text(&credentials, "wechatpay", "apiv3_key")),
-                platform_public_key_id: text(&credentials, "wechatpay", "platform_public_key_id"),
-                platform_public_key_pem: text(&credentials, "wechatpay", "platform_public_key_pem"),
-                v2_key: Some(Secret::new(text(&credentials, "wechatpay", "v2_key"))),
-                client_certificate: None,
-                secapi_base_url: None,
-                secapi_ca_certificate_pem: None,
-                timeout_ms: 10_000,
-            },
-            Arc::new(SystemClock),
-        )
-        .expect("a WeChat Pay client");
+        alipay_takes_a_precreate(&credentials, "T-CREDENTIALS-1").await;
         let order = OrderRequest {
             out_trade_no: "T-CREDENTIALS-2".into(),
             description: "credentials".into(),
-            amount: Fen::parse(cny).expect("fen"),
+            amount: Fen::parse(cny_1234()).expect("fen"),
             notify_url: "https://shop.test/notify".into(),
             time_expire: None,
             attach: None,
         };
-        let code_url = wechatpay.native(&order).await.expect("the simulator takes the printed merchant's request");
+        let code_url = wechatpay_client(&credentials)
+            .native(&order)
+            .await
+            .expect("the simulator takes the printed merchant's request");
         assert!(code_url.starts_with("weixin://wxpay/bizpayurl?pr="), "{code_url}");
+        assert!(credentials["wechatpay"].get("secapi_base_url").is_none(), "the CLI cannot know the secapi listener");
 
         let text_form = setup.run_ok(&["--listen", &listen, "sandbox", "credentials"]);
         assert!(text_form.contains("[alipay]") && text_form.contains("[wechatpay]"), "{text_form}");
+        let page = format!("http://{listen}/sandbox/credentials");
+        assert!(text_form.contains("Not known here") && text_form.contains(&page), "{text_form}");
         let unknown = setup.run(&["sandbox", "credentials", "--merchant", "mer_00000000000000000000000000"]);
         assert!(!unknown.status.success(), "an unknown merchant was accepted:\n{}", unknown.describe());
     })

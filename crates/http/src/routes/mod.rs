@@ -10,6 +10,7 @@ mod notify;
 mod payments;
 mod qr;
 mod refunds;
+pub(crate) mod sandbox_credentials;
 mod webhooks;
 
 use axum::Router;
