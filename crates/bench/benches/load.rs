@@ -137,6 +137,8 @@ async fn run_on(database: &FreshDatabase, keys: ServerKeys, args: &Args) -> anyh
     let payment_check = verify::check_payments(database, result.ok_total()).await?;
     report::print_payment_check(&payment_check);
 
+    let qr_codes = scenarios::create_alipay_qr_payments(&server.api_key);
+    errors_total = errors_total.saturating_add(measure(&plan, &qr_codes).await?.errors_total());
     for scenario in &scenarios::reads(&server.api_key) {
         errors_total = errors_total.saturating_add(measure(&plan, scenario).await?.errors_total());
     }

@@ -22,6 +22,30 @@ pub fn create_and_confirm_payments(api_key: &str) -> Scenario {
     }
 }
 
+/// What a confirmed `alipay_qr` payment's response must contain.
+pub const PAYMENT_WAITS_FOR_PAYER: &str = r#""status":"requires_action""#;
+
+/// `POST /v1/payments` with `confirm: true` and `alipay_qr`: the payment and its attempt
+/// committed, `alipay.trade.precreate` signed, sent to the Alipay simulator over HTTP,
+/// checked and answered signed there, the answer's signature checked, the QR code committed.
+pub fn create_alipay_qr_payments(api_key: &str) -> Scenario {
+    Scenario {
+        title: "POST /v1/payments, confirmed with alipay_qr (commit the payment and attempt, RSA2-signed \
+                alipay.trade.precreate to the Alipay simulator over HTTP, verify its signed answer, commit the QR code)",
+        unit: "payments",
+        path: PAYMENTS_PATH,
+        api_key: Some(api_key.to_owned()),
+        body: Some(alipay_qr_body),
+        expected_in_body: Some(PAYMENT_WAITS_FOR_PAYER),
+    }
+}
+
+fn alipay_qr_body(task: u16, sequence: u64) -> String {
+    format!(
+        r#"{{"amount":1230,"currency":"cny","merchant_order_no":"qr-{task}-{sequence}","confirm":true,"payment_method":{{"type":"alipay_qr"}}}}"#
+    )
+}
+
 /// The scenarios after the payments, which write nothing.
 pub fn reads(api_key: &str) -> [Scenario; 2] {
     [

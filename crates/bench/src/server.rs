@@ -3,18 +3,20 @@
 //! HTTP, serve with the connection limit), but on 127.0.0.1 and a port the kernel picks, so
 //! a run never collides with anything already listening.
 //!
-//! The card network runs in the same server, as in `payrail serve`: each payment's call to
-//! it is a real HTTP round trip through the same listener and connection limit.
+//! The card network and the Alipay simulator run in the same server, as in `payrail
+//! serve`: each payment's call to them is a real HTTP round trip through the same listener
+//! and connection limit, with Alipay's RSA2 signatures made and checked on both sides.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use payrail_channels::alipay::{AlipayClient, AlipayConfig};
 use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::{Clock, Mode, Secret};
 use payrail_http::{AppState, Limits, Metrics};
-use payrail_sandbox::{CardNetwork, card_network_router};
+use payrail_sandbox::{AlipaySandbox, CardNetwork, alipay_router, card_network_router};
 use payrail_service::{Payrail, ServerKeys, SystemClock};
 use payrail_store::Store;
 use tokio::sync::oneshot;
@@ -28,6 +30,8 @@ const SHUTDOWN_TIMEOUT_MS: u64 = 10_000;
 pub const SANDBOX_CARD_NETWORK_PATH: &str = "/sandbox/card-network";
 /// How long Payrail waits for the card network, as `payrail serve` waits.
 const CARD_NETWORK_TIMEOUT_MS: u64 = 10_000;
+/// Where the Alipay simulator is mounted, as `payrail serve` mounts it.
+pub const SANDBOX_ALIPAY_PATH: &str = "/sandbox/alipay";
 
 pub struct RunningServer {
     pub address: SocketAddr,
@@ -59,13 +63,15 @@ pub async fn start(database: &FreshDatabase, keys: ServerKeys) -> anyhow::Result
     let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).await.context("cannot listen")?;
     let address = listener.local_addr()?;
     let base_url = format!("http://{address}");
-    let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url, clock)?;
+    let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url, Arc::clone(&clock))?;
+    let (payrail, alipay) = with_sandbox_alipay(payrail, &base_url, clock)?;
 
     let limits = Limits::default();
     let connections_max = limits.connections_max;
     let metrics = Arc::new(Metrics::default());
     let app = payrail_http::router(AppState { payrail: payrail.clone(), limits, metrics: Arc::clone(&metrics) })
-        .nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network));
+        .nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network))
+        .nest(SANDBOX_ALIPAY_PATH, alipay_router(alipay));
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(payrail_http::serve(listener, app, connections_max, metrics, async {
         let _ = stopped.await;
@@ -96,6 +102,34 @@ fn with_sandbox_card_network(
     let client = CardNetworkClient::new(&network_url, Secret::new(api_key), CARD_NETWORK_TIMEOUT_MS)
         .map_err(|error| anyhow::anyhow!("cannot set up the sandbox card channel: {error}"))?;
     Ok((payrail.with_card_network(Mode::Test, client).with_public_base_url(base_url), network))
+}
+
+/// Creates the Alipay simulator with one app, for the caller to mount at `base_url` +
+/// [`SANDBOX_ALIPAY_PATH`], and makes it test mode's Alipay account.
+fn with_sandbox_alipay(
+    payrail: Payrail,
+    base_url: &str,
+    clock: Arc<dyn Clock>,
+) -> anyhow::Result<(Payrail, AlipaySandbox)> {
+    let sandbox = AlipaySandbox::with_limits(
+        &format!("{base_url}{SANDBOX_ALIPAY_PATH}"),
+        Arc::clone(&clock),
+        AlipaySandbox::OBJECTS_MAX,
+        1,
+    )
+    .map_err(|error| anyhow::anyhow!("cannot set up the sandbox Alipay: {error}"))?;
+    let notify_prefix = format!("{base_url}/notify/alipay/");
+    sandbox.allow_notify_urls_starting_with(&notify_prefix);
+    let app = sandbox.create_app().map_err(|error| anyhow::anyhow!("cannot make the sandbox Alipay app: {error}"))?;
+    let config = AlipayConfig {
+        gateway_url: app.gateway_url,
+        app_id: app.app_id,
+        app_private_key: app.app_private_key_pem,
+        alipay_public_key: app.alipay_public_key_pem,
+        timeout_ms: CARD_NETWORK_TIMEOUT_MS,
+    };
+    let client = AlipayClient::new(&config, clock).map_err(|error| anyhow::anyhow!("cannot set up Alipay: {error}"))?;
+    Ok((payrail.with_alipay(Mode::Test, client, &format!("{notify_prefix}test")), sandbox))
 }
 
 impl RunningServer {
