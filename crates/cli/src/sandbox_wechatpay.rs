@@ -49,6 +49,9 @@ pub async fn sandbox_wechatpay(payrail: &Payrail, base_url: &str) -> anyhow::Res
         kept.merchants.first().ok_or_else(|| anyhow::anyhow!("the stored sandbox WeChat Pay keys hold no merchant"))?;
     let simulator = WechatPay::with_kept_platform_key(&url, Arc::new(SystemClock), &kept, SANDBOX_OBJECTS_MAX, 1)
         .map_err(|e| anyhow::anyhow!("cannot set up the sandbox WeChat Pay: {e}"))?;
+    // Anyone holding the sandbox credentials can place orders; their notifications go to
+    // this server's own notification path only, never to an address of their choosing.
+    simulator.allow_notify_urls_starting_with(&format!("{base_url}/notify/wechatpay/"));
     let credentials =
         simulator.restore_merchant(merchant).map_err(|e| anyhow::anyhow!("cannot set up the sandbox merchant: {e}"))?;
     Ok((simulator, credentials))

@@ -97,6 +97,9 @@ struct Shared {
     /// Set once by [`WechatPay::serve_secapi`].
     secapi_base_url: Mutex<Option<String>>,
     merchants: Mutex<Vec<Merchant>>,
+    /// Where notifications may go; empty means anywhere (see
+    /// [`WechatPay::allow_notify_urls_starting_with`]).
+    notify_url_prefixes: Mutex<Vec<String>>,
     book: Mutex<Book>,
     notifier: Arc<Notifier>,
 }
@@ -176,10 +179,23 @@ impl WechatPay {
             authority: Authority::generate()?,
             secapi_base_url: Mutex::new(None),
             merchants: Mutex::new(Vec::new()),
+            notify_url_prefixes: Mutex::new(Vec::new()),
             book: Mutex::new(Book::new(objects_max)),
             notifier: Arc::new(notifier),
         };
         Ok(WechatPay { shared: Arc::new(shared) })
+    }
+
+    /// From now on, orders and refunds whose `notify_url` does not start with one of the
+    /// prefixes given are refused (`PARAM_ERROR`), so that a simulator others can reach
+    /// (`payrail serve`'s) cannot be made to post to arbitrary addresses.
+    pub fn allow_notify_urls_starting_with(&self, prefix: &str) {
+        lock(&self.shared.notify_url_prefixes).push(prefix.to_owned());
+    }
+
+    pub(crate) fn notify_url_allowed(&self, url: &str) -> bool {
+        let prefixes = lock(&self.shared.notify_url_prefixes);
+        prefixes.is_empty() || prefixes.iter().any(|prefix| url.starts_with(prefix.as_str()))
     }
 
     /// Registers a new merchant with generated keys and returns its credentials.

@@ -75,6 +75,9 @@ fn place(
         return Err(ApiError::new(StatusCode::BAD_REQUEST, "APPID_MCHID_NOT_MATCH", "appid和mch_id不匹配"));
     }
     check_order(&order, trade_type)?;
+    if !simulator.notify_url_allowed(&order.notify_url) {
+        return Err(ApiError::param("notify_url 不在此沙箱允许的地址内"));
+    }
     let expires_at = match order.time_expire.as_deref() {
         None => None,
         Some(text) => Some(objects::parse_rfc3339(text).ok_or_else(|| ApiError::param("time_expire 格式错误"))?),
@@ -229,6 +232,9 @@ pub(crate) async fn refund(State(simulator): State<WechatPay>, caller: Extension
             (None, Some(out_trade_no)) => out_trade_no,
             (None, None) => return Err(ApiError::param("transaction_id 和 out_trade_no 必须二选一")),
         };
+        if refund.notify_url.as_deref().is_some_and(|url| !simulator.notify_url_allowed(url)) {
+            return Err(ApiError::param("notify_url 不在此沙箱允许的地址内"));
+        }
         let ask = RefundAsk {
             mchid: merchant.mchid.clone(),
             out_trade_no,

@@ -31,8 +31,13 @@ struct Answer {
 
 impl Simulator {
     fn start(objects_max: usize) -> Simulator {
+        Simulator::start_with(objects_max, |_| {})
+    }
+
+    fn start_with(objects_max: usize, configure: impl FnOnce(&WechatPay)) -> Simulator {
         let clock = Arc::new(FixedClock(Timestamp::from_unix_ms(START_MS).unwrap()));
         let simulator = WechatPay::with_limits(BASE_URL, clock, objects_max, 1_000).unwrap();
+        configure(&simulator);
         let credentials = simulator.add_merchant().unwrap();
         Simulator { router: Router::new().nest(PREFIX, wechatpay_router(simulator)), credentials }
     }
@@ -202,4 +207,21 @@ async fn a_simulator_restored_from_kept_keys_signs_as_before_and_knows_its_merch
         String::from_utf8_lossy(&answer.body)
     );
     assert!(platform.verify_base64(message.as_bytes(), &header("wechatpay-signature")));
+}
+
+#[tokio::test]
+async fn a_simulator_told_where_notifications_may_go_refuses_any_other_notify_url() {
+    let simulator = Simulator::start_with(10, |simulator| {
+        simulator.allow_notify_urls_starting_with("https://shop.test/notify");
+    });
+    let allowed = simulator.v3(Method::POST, "/v3/pay/transactions/native", &simulator.order("PAY_notify_01")).await;
+    assert_eq!(allowed.status, StatusCode::OK);
+    let elsewhere =
+        simulator.order("PAY_notify_02").replace("https://shop.test/notify", "http://169.254.169.254/latest");
+    let refused = simulator.v3(Method::POST, "/v3/pay/transactions/native", &elsewhere).await;
+    assert_eq!((refused.status, code(&refused)), (StatusCode::BAD_REQUEST, "PARAM_ERROR".to_owned()));
+    let refund = json!({"out_trade_no": "PAY_notify_01", "out_refund_no": "RE_notify_01",
+        "notify_url": "http://10.0.0.1/hook", "amount": {"refund": 1, "total": 100, "currency": "CNY"}});
+    let refused = simulator.v3(Method::POST, "/v3/refund/domestic/refunds", &refund.to_string()).await;
+    assert_eq!((refused.status, code(&refused)), (StatusCode::BAD_REQUEST, "PARAM_ERROR".to_owned()));
 }
