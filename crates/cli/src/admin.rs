@@ -185,6 +185,8 @@ pub fn render_config(settings: &Settings) -> String {
         settings.database_connections_max.origin,
     );
     line("job_workers", settings.job_workers.value.to_string(), settings.job_workers.origin);
+    let wait = &settings.payment_code_wait_ms;
+    line("payment_code_wait_ms", wait.value.to_string(), wait.origin);
     let (policy, [rate_origin, fixed_origin, returns_origin, limits_origin, late_origin]) =
         (&settings.policy.policy, settings.policy.origins);
     line("fee_rate_basis_points", policy.default_fees().rate_basis_points().to_string(), rate_origin);

@@ -41,7 +41,7 @@ pub struct GlobalArgs {
     /// Largest request body accepted, in bytes [default: 65536]
     #[arg(long, env = "PAYRAIL_BODY_BYTES_MAX", global = true)]
     pub body_bytes_max: Option<usize>,
-    /// Longest a request may run before it is abandoned, in milliseconds [default: 30000]
+    /// Longest a request may run before it is abandoned, in milliseconds [default: 45000]
     #[arg(long, env = "PAYRAIL_REQUEST_TIMEOUT_MS", global = true)]
     pub request_timeout_ms: Option<u64>,
     /// Most client connections open at once [default: 1024]
@@ -53,6 +53,11 @@ pub struct GlobalArgs {
     /// Background job workers in this instance (maintenance sweeps, pruning) [default: 2]
     #[arg(long, env = "PAYRAIL_JOB_WORKERS", global = true, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub job_workers: Option<u16>,
+    /// How long a payment-code request waits for the payer to confirm on their phone before
+    /// it answers `processing`, in milliseconds; at least 5 s below the request timeout
+    /// [default: 30000]
+    #[arg(long, env = "PAYRAIL_PAYMENT_CODE_WAIT_MS", global = true)]
+    pub payment_code_wait_ms: Option<u64>,
     /// The default fee's rate, in basis points (290 is 2.9%) [default: 290]
     #[arg(long, env = "PAYRAIL_FEE_RATE_BASIS_POINTS", global = true)]
     pub fee_rate_basis_points: Option<u32>,

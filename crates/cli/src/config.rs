@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use clap::ArgMatches;
 use clap::parser::ValueSource;
 use payrail_http::Limits;
+use payrail_service::DEFAULT_PAYER_WAIT_MS;
 use payrail_store::{Engine, StoreOptions};
 use serde::Deserialize;
 
@@ -33,6 +34,7 @@ pub struct FileConfig {
     connections_max: Option<usize>,
     database_connections_max: Option<u32>,
     job_workers: Option<u16>,
+    payment_code_wait_ms: Option<u64>,
     fee_rate_basis_points: Option<u32>,
     fee_fixed_minor: Option<i64>,
     refund_returns_fee: Option<bool>,
@@ -85,6 +87,8 @@ pub struct Settings {
     pub limit_origins: [Origin; 3],
     pub database_connections_max: Setting<u32>,
     pub job_workers: Setting<u16>,
+    /// How long a payment-code request waits for the payer.
+    pub payment_code_wait_ms: Setting<u64>,
     pub policy: PolicySettings,
     pub webhooks: WebhookSettings,
 }
@@ -93,6 +97,8 @@ pub const SERVER_KEY_ENV: &str = "PAYRAIL_SERVER_KEY";
 /// Job workers per instance unless configured: two let a long job (a sweep waiting on the
 /// network) not hold up the others; instances add their own, since claims never collide.
 pub const JOB_WORKERS_DEFAULT: u16 = 2;
+/// What a payment-code request keeps of its timeout to commit and answer after the wait.
+const PAYMENT_CODE_ANSWER_MARGIN_MS: u64 = 5_000;
 
 impl Settings {
     pub fn resolve(args: &GlobalArgs, matches: &ArgMatches) -> anyhow::Result<Settings> {
@@ -186,6 +192,12 @@ impl Settings {
                 connections_max: connections.value,
             },
             job_workers: choose(args.job_workers, pick("job_workers"), file.job_workers, JOB_WORKERS_DEFAULT),
+            payment_code_wait_ms: payment_code_wait(
+                choose(args.payment_code_wait_ms, pick("payment_code_wait_ms"), file.payment_code_wait_ms, {
+                    DEFAULT_PAYER_WAIT_MS
+                }),
+                timeout.value,
+            )?,
             database_connections_max: choose(
                 args.database_connections_max,
                 pick("database_connections_max"),
@@ -198,6 +210,18 @@ impl Settings {
     pub fn store_options(&self) -> StoreOptions {
         StoreOptions { connections_max: self.database_connections_max.value, ..StoreOptions::default() }
     }
+}
+
+/// The payer wait must end early enough for the request to answer `processing` itself.
+fn payment_code_wait(wait: Setting<u64>, request_timeout_ms: u64) -> anyhow::Result<Setting<u64>> {
+    if wait.value == 0 || wait.value.saturating_add(PAYMENT_CODE_ANSWER_MARGIN_MS) > request_timeout_ms {
+        bail!(
+            "payment_code_wait_ms must be at least 1 and at most request_timeout_ms - {PAYMENT_CODE_ANSWER_MARGIN_MS} \
+             ({} here), so that the request still answers `processing` itself",
+            request_timeout_ms.saturating_sub(PAYMENT_CODE_ANSWER_MARGIN_MS)
+        );
+    }
+    Ok(wait)
 }
 
 fn read_file_config(path: &Path) -> anyhow::Result<FileConfig> {

@@ -23,6 +23,7 @@ pub async fn open_payrail(settings: &Settings) -> anyhow::Result<Payrail> {
     }
     let payrail = Payrail::new(store, clock, keys)
         .with_policy(settings.policy.policy.clone())
+        .with_payer_wait_ms(settings.payment_code_wait_ms.value)
         .with_webhook_options(settings.webhooks.options.clone())
         .map_err(|error| anyhow::anyhow!("webhook settings: {error}"))?;
     payrail.verify_server_keys().await.map_err(|error| anyhow::anyhow!("{error}"))?;

@@ -40,7 +40,7 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Limits {
-        Limits { body_bytes_max: 64 * 1024, request_timeout_ms: 30_000, connections_max: 1_024 }
+        Limits { body_bytes_max: 64 * 1024, request_timeout_ms: 45_000, connections_max: 1_024 }
     }
 }
 

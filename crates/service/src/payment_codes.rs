@@ -17,8 +17,8 @@ use crate::outcome::AttemptResult;
 use crate::payments::PaymentMethodInput;
 
 /// How long a request waits for the payer by default. Less than the default request
-/// timeout (30 s), so that the request can still answer `processing` itself.
-pub const DEFAULT_PAYER_WAIT_MS: u64 = 20_000;
+/// timeout (45 s), so that the request can still answer `processing` itself.
+pub const DEFAULT_PAYER_WAIT_MS: u64 = 30_000;
 /// How long after confirming the payer may still confirm on their phone, counting the
 /// background queries; then the trade is cancelled.
 pub const PAYER_WAIT_MS_MAX: i64 = 5 * 60 * 1000;

@@ -121,3 +121,32 @@ fn the_fee_policy_and_amount_limits_resolve_like_every_setting_and_bad_ones_are_
         assert!(shown.stderr.contains("amount_max") || shown.stderr.contains("fee"), "{}", shown.describe());
     }
 }
+
+#[test]
+fn the_payment_code_wait_and_the_late_success_policy_resolve_and_bad_ones_are_refused() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let shown = run(dir.path(), &[], &["config", "show"]);
+    assert!(shown.status.success(), "{}", shown.describe());
+    let value = |name| setting(&shown.stdout, name);
+    assert_eq!(value("payment_code_wait_ms"), ("30000".to_owned(), "default".to_owned()));
+    assert_eq!(value("request_timeout_ms"), ("45000".to_owned(), "default".to_owned()));
+    assert_eq!(value("late_success_policy"), ("\"refund\"".to_owned(), "default".to_owned()));
+
+    let env = [("PAYRAIL_LATE_SUCCESS_POLICY", "keep"), ("PAYRAIL_PAYMENT_CODE_WAIT_MS", "10000")];
+    let shown = run(dir.path(), &env, &["config", "show"]);
+    let value = |name| setting(&shown.stdout, name);
+    assert_eq!(value("payment_code_wait_ms"), ("10000".to_owned(), "environment".to_owned()));
+    assert_eq!(value("late_success_policy"), ("\"keep\"".to_owned(), "environment".to_owned()));
+
+    for args in [
+        vec!["--payment-code-wait-ms", "41000", "config", "show"],
+        vec!["--payment-code-wait-ms", "0", "config", "show"],
+        vec!["--request-timeout-ms", "20000", "config", "show"],
+        vec!["--late-success-policy", "ignore", "config", "show"],
+    ] {
+        let shown = run(dir.path(), &[], &args);
+        assert!(!shown.status.success(), "{args:?} was accepted:\n{}", shown.stdout);
+        let named = shown.stderr.contains("payment_code_wait_ms") || shown.stderr.contains("late_success_policy");
+        assert!(named, "{}", shown.describe());
+    }
+}
