@@ -31,7 +31,8 @@ pub(crate) use mixing::SandboxMark;
 pub const CHANNEL_ACCOUNT_LIST_LIMIT_MAX: u32 = 100;
 
 /// `POST /v1/channel_accounts`, and what `POST /v1/channel_accounts/{id}` may change.
-#[derive(Debug, Default)]
+/// `Debug` names the fields given, never their values (private keys among them).
+#[derive(Default)]
 pub struct ChannelAccountInput {
     /// `alipay` or `wechatpay`; given on creation only.
     pub channel: Option<String>,
@@ -39,6 +40,16 @@ pub struct ChannelAccountInput {
     pub description: Option<Option<String>>,
     /// The channel's fields (the `alipay` or `wechatpay` object), in clear as sent.
     pub fields: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for ChannelAccountInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChannelAccountInput")
+            .field("channel", &self.channel)
+            .field("description", &self.description)
+            .field("fields", &self.fields.as_ref().map(|fields| fields.keys().collect::<Vec<_>>()))
+            .finish()
+    }
 }
 
 impl std::fmt::Debug for Credentials {
@@ -257,4 +268,25 @@ pub(crate) fn visible(
                 && account.status == ChannelAccountStatus::Active
         })
         .ok_or_else(|| Problem::resource_missing("channel_account", param).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_input_and_credentials_show_field_names_and_never_values() {
+        let key = "-----BEGIN PRIVATE KEY-----very-secret";
+        let fields = BTreeMap::from([("app_private_key".to_owned(), key.to_owned())]);
+        let input = ChannelAccountInput { fields: Some(fields.clone()), ..ChannelAccountInput::default() };
+        let shown = format!("{input:?}");
+        assert!(shown.contains("app_private_key") && !shown.contains("very-secret"), "{shown}");
+        let mut fields = fields;
+        fields.insert("gateway_url".to_owned(), "https://gateway.test/gateway.do".to_owned());
+        fields.insert("app_id".to_owned(), "2021".to_owned());
+        fields.insert("alipay_public_key".to_owned(), "public".to_owned());
+        let credentials = Credentials::default().merged(ChannelKind::Alipay, fields).expect("complete");
+        assert!(!format!("{credentials:?}").contains("very-secret"));
+        assert!(!settings_json(&credentials).contains("very-secret"), "secrets are never stored in clear");
+    }
 }
