@@ -212,13 +212,18 @@ impl Settings {
     }
 }
 
-/// The payer wait must end early enough for the request to answer `processing` itself.
+/// The payer wait must end early enough for the request to answer `processing` itself. The
+/// default shrinks to fit a shorter request timeout; a wait set explicitly must fit.
 fn payment_code_wait(wait: Setting<u64>, request_timeout_ms: u64) -> anyhow::Result<Setting<u64>> {
-    if wait.value == 0 || wait.value.saturating_add(PAYMENT_CODE_ANSWER_MARGIN_MS) > request_timeout_ms {
+    let room = request_timeout_ms.saturating_sub(PAYMENT_CODE_ANSWER_MARGIN_MS).max(1);
+    if matches!(wait.origin, Origin::Default) {
+        return Ok(Setting { value: wait.value.min(room), origin: wait.origin });
+    }
+    if wait.value == 0 || wait.value > room {
         bail!(
             "payment_code_wait_ms must be at least 1 and at most request_timeout_ms - {PAYMENT_CODE_ANSWER_MARGIN_MS} \
              ({} here), so that the request still answers `processing` itself",
-            request_timeout_ms.saturating_sub(PAYMENT_CODE_ANSWER_MARGIN_MS)
+            room
         );
     }
     Ok(wait)

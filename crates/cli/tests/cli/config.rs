@@ -132,6 +132,8 @@ fn the_payment_code_wait_and_the_late_success_policy_resolve_and_bad_ones_are_re
     assert_eq!(value("request_timeout_ms"), ("45000".to_owned(), "default".to_owned()));
     assert_eq!(value("late_success_policy"), ("\"refund\"".to_owned(), "default".to_owned()));
 
+    let shorter = run(dir.path(), &[], &["--request-timeout-ms", "20000", "config", "show"]);
+    assert_eq!(setting(&shorter.stdout, "payment_code_wait_ms"), ("15000".to_owned(), "default".to_owned()));
     let env = [("PAYRAIL_LATE_SUCCESS_POLICY", "keep"), ("PAYRAIL_PAYMENT_CODE_WAIT_MS", "10000")];
     let shown = run(dir.path(), &env, &["config", "show"]);
     let value = |name| setting(&shown.stdout, name);
@@ -141,7 +143,7 @@ fn the_payment_code_wait_and_the_late_success_policy_resolve_and_bad_ones_are_re
     for args in [
         vec!["--payment-code-wait-ms", "41000", "config", "show"],
         vec!["--payment-code-wait-ms", "0", "config", "show"],
-        vec!["--request-timeout-ms", "20000", "config", "show"],
+        vec!["--request-timeout-ms", "20000", "--payment-code-wait-ms", "16000", "config", "show"],
         vec!["--late-success-policy", "ignore", "config", "show"],
     ] {
         let shown = run(dir.path(), &[], &args);

@@ -94,6 +94,13 @@ async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
             time_expire: None,
             attach: None,
         };
+        let elsewhere = wechatpay_client(&credentials).native(&order).await;
+        assert_eq!(
+            elsewhere.as_ref().err().and_then(|error| error.code()),
+            Some("PARAM_ERROR"),
+            "serve's simulator notifies only serve itself"
+        );
+        let order = OrderRequest { notify_url: format!("http://{listen}/notify/wechatpay/test"), ..order };
         let code_url = wechatpay_client(&credentials)
             .native(&order)
             .await
