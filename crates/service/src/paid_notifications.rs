@@ -17,6 +17,7 @@
 //! for a payment that already succeeded. A payment reported paid after Payrail gave it up
 //! succeeds late (`late_success.rs`): refunded in full under the default policy.
 
+use payrail_domain::channel_account::ChannelKind;
 use payrail_domain::payment::PaymentStatus;
 use payrail_domain::payment_record::{AttemptStatus, Payment};
 use payrail_domain::refund::Refund;
@@ -24,7 +25,7 @@ use payrail_domain::{AttemptId, ChannelAccountId, Mode, Problem, Timestamp};
 use payrail_store::attempts::StoredAttempt;
 use payrail_store::deliveries::NotifyTarget;
 use payrail_store::inbound_notifications::{self, InboundNotification};
-use payrail_store::{Tx, attempts, payments};
+use payrail_store::{Tx, attempts, channel_accounts, payments};
 use serde_json::json;
 
 use crate::late_success::{apply_late_success, would_be_late};
@@ -110,6 +111,21 @@ pub(crate) enum Applied {
 }
 
 impl Payrail {
+    /// The account a notification path names: the platform's of a mode (`test`, `live`), or
+    /// a merchant's channel account of `channel` (`ca_…`; deleted or not, as its payments
+    /// may still be paid). Anything else is `notification_account_unknown`.
+    pub(crate) async fn notified_account(&self, account: &str, channel: ChannelKind) -> Result<Notified, ServiceError> {
+        let Ok(id) = ChannelAccountId::parse(account) else {
+            return Ok(Notified::platform(notified_mode(account)?));
+        };
+        let stored = {
+            let mut reader = self.store.reader().await?;
+            channel_accounts::get(reader.conn(), &id).await?
+        };
+        let stored = stored.filter(|stored| stored.channel == channel).ok_or_else(account_unknown)?;
+        Ok(Notified::merchant(if stored.livemode { Mode::Live } else { Mode::Test }, id))
+    }
+
     /// Applies `report` for the `notified` account and answers as every channel's
     /// notification path does: `Ok` to acknowledge, 400 `notification_order_unknown` for a
     /// trade that is not this account's (so that a genuine one is sent again).

@@ -16,21 +16,21 @@
 //! is acknowledged and recorded as a `payment.discrepancy`, and one paid after Payrail gave
 //! the payment up succeeds late.
 
-use payrail_channels::alipay::{AlipayClient, NotificationRefused, TradeStatus};
+use payrail_channels::alipay::{NotificationRefused, TradeStatus};
 use payrail_domain::channel_account::ChannelKind;
-use payrail_domain::{AttemptId, ChannelAccountId, Mode, Problem};
-use payrail_store::channel_accounts;
+use payrail_domain::{AttemptId, Problem};
 
 use super::ALIPAY_CHANNEL;
-use crate::channel_accounts::credentials::ChannelClient;
-use crate::paid_notifications::{Notified, PaidReport, account_unknown, notified_mode};
+use crate::paid_notifications::{PaidReport, account_unknown};
 use crate::{Payrail, ServiceError};
 
 impl Payrail {
     /// Accepts an Alipay notification for `account` (`test`, `live` or `ca_…`): `Ok` means
     /// it is taken, and Alipay must be answered `success`.
     pub async fn accept_alipay_notification(&self, account: &str, body: &[u8]) -> Result<(), ServiceError> {
-        let (notified, client) = self.alipay_notified_account(account).await?;
+        let notified = self.notified_account(account, ChannelKind::Alipay).await?;
+        let alipay = self.alipay_for_attempt(notified.mode, notified.account_id.as_ref()).await;
+        let client = alipay.map_err(|_| account_unknown())?.client;
         let notification = client.verify_notification(body).map_err(|refused| {
             tracing::info!(channel = ALIPAY_CHANNEL, account, %refused, "notification refused");
             refusal(&refused)
@@ -52,27 +52,6 @@ impl Payrail {
             payer_paid_minor: notification.buyer_pay_amount.map(|paid| paid.amount_minor()),
         };
         self.accept_paid_report(notified, report).await
-    }
-
-    /// The app notifications posted at `/notify/alipay/{account}` are for: the platform's
-    /// app of a mode, or a merchant's channel account (deleted or not: its payments may
-    /// still be paid).
-    async fn alipay_notified_account(&self, account: &str) -> Result<(Notified, AlipayClient), ServiceError> {
-        let Ok(id) = ChannelAccountId::parse(account) else {
-            let mode = notified_mode(account)?;
-            let client = self.alipay_account(mode).map_err(|_| account_unknown())?.client.clone();
-            return Ok((Notified::platform(mode), client));
-        };
-        let stored = {
-            let mut reader = self.store.reader().await?;
-            channel_accounts::get(reader.conn(), &id).await?
-        };
-        let stored = stored.filter(|stored| stored.channel == ChannelKind::Alipay).ok_or_else(account_unknown)?;
-        let mode = if stored.livemode { Mode::Live } else { Mode::Test };
-        match self.client_of_account(&id).await? {
-            ChannelClient::Alipay(client) => Ok((Notified::merchant(mode, id), client)),
-            _ => Err(account_unknown()),
-        }
     }
 }
 

@@ -20,19 +20,16 @@
 //! refund is still `pending`.
 
 use payrail_channels::card_network::{HeaderMap, RefundStatus as ChannelRefundStatus};
-use payrail_channels::wechatpay::{
-    NotificationRefused, RefundNotification, TradeState, WechatPayClient, WechatPayNotificationEvent,
-};
+use payrail_channels::wechatpay::{NotificationRefused, RefundNotification, TradeState, WechatPayNotificationEvent};
 use payrail_domain::channel_account::ChannelKind;
 use payrail_domain::refund::RefundStatus;
-use payrail_domain::{AttemptId, ChannelAccountId, Mode, Problem, RefundId};
+use payrail_domain::{AttemptId, Problem, RefundId};
 use payrail_store::inbound_notifications::{self, InboundNotification};
-use payrail_store::{attempts, channel_accounts, refunds};
+use payrail_store::{attempts, refunds};
 
 use super::WECHATPAY_CHANNEL;
 use super::refunds::refund_status;
-use crate::channel_accounts::credentials::ChannelClient;
-use crate::paid_notifications::{Notified, PaidReport, account_unknown, notified_mode};
+use crate::paid_notifications::{Notified, PaidReport, account_unknown};
 use crate::refunds::{Settled, settle_refund};
 use crate::{Payrail, ServiceError};
 
@@ -55,7 +52,9 @@ impl Payrail {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<(), ServiceError> {
-        let (notified, client) = self.wechatpay_notified_account(account).await?;
+        let notified = self.notified_account(account, ChannelKind::Wechatpay).await?;
+        let wechatpay = self.wechatpay_for_attempt(notified.mode, notified.account_id.as_ref()).await;
+        let client = wechatpay.map_err(|_| account_unknown())?.client;
         let notification = client.verify_notification(headers, body).map_err(|refused| {
             tracing::info!(channel = WECHATPAY_CHANNEL, account, %refused, "notification refused");
             refusal(&refused)
@@ -86,26 +85,6 @@ impl Payrail {
                 }
                 Ok(())
             }
-        }
-    }
-
-    /// The merchant notifications posted at `/notify/wechatpay/{account}` are for: the
-    /// platform's of a mode, or a merchant's channel account (deleted or not).
-    async fn wechatpay_notified_account(&self, account: &str) -> Result<(Notified, WechatPayClient), ServiceError> {
-        let Ok(id) = ChannelAccountId::parse(account) else {
-            let mode = notified_mode(account)?;
-            let client = self.wechatpay_account(mode).map_err(|_| account_unknown())?.client.clone();
-            return Ok((Notified::platform(mode), client));
-        };
-        let stored = {
-            let mut reader = self.store.reader().await?;
-            channel_accounts::get(reader.conn(), &id).await?
-        };
-        let stored = stored.filter(|stored| stored.channel == ChannelKind::Wechatpay).ok_or_else(account_unknown)?;
-        let mode = if stored.livemode { Mode::Live } else { Mode::Test };
-        match self.client_of_account(&id).await? {
-            ChannelClient::Wechatpay(client) => Ok((Notified::merchant(mode, id), client)),
-            _ => Err(account_unknown()),
         }
     }
 
