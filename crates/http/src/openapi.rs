@@ -119,7 +119,9 @@ pub(crate) struct CreatePayment {
 pub(crate) struct PaymentMethodInput {
     /// `card`, `alipay_qr` (CNY only; the payer scans a QR code with Alipay),
     /// `alipay_barcode` (CNY only; the cashier scanned the payer's payment code),
-    /// `wechat_native` (CNY only; the payer scans a QR code with WeChat) or
+    /// `alipay_page` / `alipay_wap` (CNY only, needs `return_url`; Alipay's desktop or mobile
+    /// cashier), `wechat_native` (CNY only; the payer scans a QR code with WeChat),
+    /// `wechat_jsapi` (inside WeChat), `wechat_h5` (a mobile browser),
     /// `wechat_barcode` (CNY only; the cashier scanned the payer's WeChat payment code) or
     /// `auto_barcode` (a payment code of either wallet, routed by its digits).
     r#type: String,
@@ -132,6 +134,10 @@ pub(crate) struct PaymentMethodInput {
     /// With `type: auto_barcode` only: `auth_code`, 18 digits starting 10–15 (WeChat Pay)
     /// or 16–24 digits starting 25–30 (Alipay); any other is 402 `payment_code_invalid`.
     auto_barcode: Option<WechatBarcodeBody>,
+    /// With `type: wechat_jsapi` only: `{"openid"}`, the payer under the merchant's appid.
+    wechat_jsapi: Option<std::collections::BTreeMap<String, String>>,
+    /// With `type: wechat_h5` only: `{"payer_client_ip"}`, the payer's IPv4 or IPv6 address.
+    wechat_h5: Option<std::collections::BTreeMap<String, String>>,
 }
 
 #[derive(utoipa::ToSchema)]
@@ -179,13 +185,23 @@ pub(crate) struct PaymentBody {
     /// `code`, `decline_code` and `message` of the last failed attempt.
     last_payment_error: Option<std::collections::BTreeMap<String, String>>,
     /// For cards: `{"type":"card","card":{"brand","last4","exp_month","exp_year"}}`; never the
-    /// number. For Alipay: `{"type":"alipay_qr"}` or `{"type":"alipay_barcode"}`.
+    /// number. For the wallets: `{"type":"alipay_qr"}`, `{"type":"wechat_native"}`, ….
     payment_method: Option<std::collections::BTreeMap<String, String>>,
     /// While `requires_action`: `{"type":"redirect_to_url","redirect_to_url":{"url"}}` (3-D
-    /// Secure), or `{"type":"alipay_display_qr_code","alipay_display_qr_code":{"data",
-    /// "image_url_svg"}}`: show `data` as a QR code (or the image at `image_url_svg`) for the
-    /// payer to scan with Alipay.
+    /// Secure, Alipay's cashier, WeChat's `h5_url`), `{"type":"alipay_display_qr_code",
+    /// "alipay_display_qr_code":{"data","image_url_svg"}}` or the same with
+    /// `wechat_display_qr_code` (show `data` as a QR code, or the image at `image_url_svg`),
+    /// or `{"type":"wechat_jsapi","wechat_jsapi":{"appId","timeStamp","nonceStr","package",
+    /// "signType","paySign"}}` for `WeixinJSBridge`.
     next_action: Option<std::collections::BTreeMap<String, String>>,
+    /// The channel account chosen on creation (`ca_…`), if any.
+    channel_account: Option<String>,
+    /// Unix seconds at which a wallet reported the payer paid after Payrail had given the
+    /// payment up (it then succeeded late; see `payment.late_success`).
+    late_succeeded_at: Option<i64>,
+    /// What the payer paid from their own funds, when a wallet reported it; coupons or
+    /// points paid the rest of `amount`.
+    amount_paid_by_payer: Option<i64>,
 }
 
 /// `POST /v1/refunds`.
@@ -196,7 +212,7 @@ pub(crate) struct CreateRefund {
     payment: String,
     /// Minor units; default: everything not yet refunded or pending.
     amount: Option<i64>,
-    /// `duplicate`, `fraudulent` or `requested_by_customer`.
+    /// `duplicate`, `fraudulent` or `requested_by_customer` (`late_success` is Payrail's own).
     reason: Option<String>,
 }
 
