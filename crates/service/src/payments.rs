@@ -71,7 +71,7 @@ impl Payrail {
             wechatpay_accepts(&payment)?;
         }
         if let Some(account_id) = &payment.channel_account_id {
-            self.check_chosen_account(caller, account_id, method_type).await?;
+            self.usable_account(caller, account_id, method_type).await?;
         }
         match (request.confirm, request.payment_method) {
             (true, Some(PaymentMethodInput::Card(card))) => {
@@ -252,6 +252,21 @@ impl Payrail {
 pub(crate) enum ChargeTarget {
     New(Box<Payment>),
     Existing(PaymentId),
+}
+
+impl Payrail {
+    /// The payment a charge is for, as it stands before the charge: to check that a
+    /// channel can take it before anything is written.
+    pub(crate) async fn payment_to_charge(
+        &self,
+        caller: &Caller,
+        target: &ChargeTarget,
+    ) -> Result<Payment, ServiceError> {
+        match target {
+            ChargeTarget::New(payment) => Ok(payment.as_ref().clone()),
+            ChargeTarget::Existing(id) => self.get_payment(caller, id).await,
+        }
+    }
 }
 
 /// Stores a new payment and its `payment.created` event.

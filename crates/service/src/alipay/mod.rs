@@ -76,7 +76,7 @@ impl Payrail {
     }
 
     /// The app a new attempt of `target` with `method` is charged through, after checking
-    /// that Alipay can take the payment: the merchant's account chosen on the payment or
+    /// that Alipay can take the payment (and, for a cashier, that the payer can come back): the merchant's account chosen on the payment or
     /// routed to, else the platform's app of the caller's mode.
     pub(crate) async fn alipay_for_payment(
         &self,
@@ -84,11 +84,11 @@ impl Payrail {
         target: &ChargeTarget,
         method: PaymentMethodType,
     ) -> Result<AlipayAccount, ServiceError> {
-        let payment = match target {
-            ChargeTarget::New(payment) => payment.as_ref().clone(),
-            ChargeTarget::Existing(id) => self.get_payment(caller, id).await?,
-        };
+        let payment = self.payment_to_charge(caller, target).await?;
         alipay_accepts(&payment)?;
+        if matches!(method, PaymentMethodType::AlipayPage | PaymentMethodType::AlipayWap) {
+            alipay_redirect_accepts(&payment)?;
+        }
         match self.account_for_payment(caller, &payment, method).await? {
             None => Ok(self.alipay_account(caller.mode)?.clone()),
             Some((id, ChannelClient::Alipay(client))) => Ok(self.merchant_alipay(id, client)),

@@ -35,9 +35,6 @@ impl Payrail {
         target: ChargeTarget,
         method: PaymentMethodType,
     ) -> Result<Payment, ServiceError> {
-        if let ChargeTarget::Existing(id) = &target {
-            alipay_redirect_accepts(&self.get_payment(caller, id).await?)?;
-        }
         let account = self.alipay_for_payment(caller, &target, method).await?;
         let now = self.clock.now();
         let attempt_id = AttemptId::generate(now, id_random(now));

@@ -101,30 +101,26 @@ impl Payrail {
             }
         };
         let Some(id) = chosen else { return Ok(None) };
-        let account = {
-            let mut reader = self.store.reader().await?;
-            visible(caller, channel_accounts::get(reader.conn(), &id).await?, "channel_account")?
-        };
-        serves(&account, method)?;
+        let account = self.usable_account(caller, &id, Some(method)).await?;
         Ok(Some((account.id.clone(), self.cached_client(&account)?)))
     }
 
-    /// Checks the account chosen for a new payment: the caller's, active, and (when the
-    /// payment method is known already) of its channel.
-    pub(crate) async fn check_chosen_account(
+    /// The account chosen for or routed to a new payment, if it may charge it: the
+    /// caller's, active, and (when the payment method is known already) of its channel.
+    pub(crate) async fn usable_account(
         &self,
         caller: &Caller,
         id: &ChannelAccountId,
         method: Option<PaymentMethodType>,
-    ) -> Result<(), ServiceError> {
+    ) -> Result<ChannelAccount, ServiceError> {
         let account = {
             let mut reader = self.store.reader().await?;
             visible(caller, channel_accounts::get(reader.conn(), id).await?, "channel_account")?
         };
-        match method {
-            Some(method) => Ok(serves(&account, method)?),
-            None => Ok(()),
+        if let Some(method) = method {
+            serves(&account, method)?;
         }
+        Ok(account)
     }
 
     /// The client of the account an attempt was charged through, deleted or not.

@@ -86,10 +86,7 @@ impl Payrail {
         target: &ChargeTarget,
         method: PaymentMethodType,
     ) -> Result<(WechatPayAccount, Fen), ServiceError> {
-        let payment = match target {
-            ChargeTarget::New(payment) => payment.as_ref().clone(),
-            ChargeTarget::Existing(id) => self.get_payment(caller, id).await?,
-        };
+        let payment = self.payment_to_charge(caller, target).await?;
         let fen = wechatpay_accepts(&payment)?;
         let account = match self.account_for_payment(caller, &payment, method).await? {
             None => self.wechatpay_account(caller.mode)?.clone(),
