@@ -303,7 +303,7 @@ async fn a_merchants_own_wechat_pay_merchant_charges_qr_and_payment_code_payment
             "{:?}",
             sent.iter().map(|n| &n.url).collect::<Vec<_>>()
         );
-        let refund = crate::wechatpay::refund_pending(&app, payment_id, 230).await;
+        let refund = crate::wechatpay::refund_started(&app, payment_id, 230).await;
         crate::wechatpay::refund_notified(&app, &refund).await;
 
         let code = json!({"amount": 500, "currency": "cny", "merchant_order_no": "own-wx-2", "confirm": true,

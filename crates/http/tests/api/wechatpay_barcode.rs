@@ -10,7 +10,7 @@ use payrail_testkit::on_each_backend;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, TestResponse};
-use crate::wechatpay::{ledger_entries, refund_notified, refund_pending};
+use crate::wechatpay::{ledger_entries, refund_notified, refund_started};
 
 fn order(number: &str, auth_code: &str) -> Value {
     json!({"amount": 1230, "currency": "cny", "merchant_order_no": number, "confirm": true,
@@ -33,7 +33,7 @@ async fn a_wechat_payment_code_is_paid_at_once_or_after_the_payer_confirms_and_r
         assert_eq!(confirmed.body["status"], "succeeded", "{}", confirmed.body);
         assert_eq!(confirmed.body["amount_captured"], 1230);
         assert_eq!(ledger_entries(&app).await, 2);
-        let refund_id = refund_pending(&app, confirmed.body["id"].as_str().unwrap(), 1230).await;
+        let refund_id = refund_started(&app, confirmed.body["id"].as_str().unwrap(), 1230).await;
         refund_notified(&app, &refund_id).await;
         assert_eq!(ledger_entries(&app).await, 3);
     })
