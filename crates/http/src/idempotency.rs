@@ -18,7 +18,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use payrail_domain::idempotency::{IdempotencyKey, StoredResponse};
 use payrail_domain::{Problem, RequestId};
-use payrail_service::{Caller, IdempotencyClaim, IdempotentRequest, request_fingerprint};
+use payrail_service::{Caller, IdempotencyClaim, request_fingerprint};
 
 use crate::error::envelope;
 use crate::{ApiError, AppState, auth};
@@ -53,14 +53,13 @@ async fn run_once(state: &AppState, key: IdempotencyKey, request: Request, next:
     let path = parts.uri.path_and_query().map_or("/", |p| p.as_str());
     let fingerprint = request_fingerprint(parts.method.as_str(), path, &bytes);
     let lease_ms = i64::try_from(state.limits.request_timeout_ms).unwrap_or(i64::MAX).saturating_add(LEASE_MARGIN_MS);
-    let claim = state.payrail.claim_idempotency_key(&caller, &key, fingerprint, lease_ms).await;
-    match claim.map_err(|error| ApiError::from(error).into_response())? {
-        IdempotencyClaim::Replay(stored) => return Ok(replay(stored)),
-        IdempotencyClaim::Run => {}
-    }
     let request_id = parts.extensions.get::<RequestId>().cloned();
+    let claim = state.payrail.claim_idempotency_key(&caller, &key, request_id.clone(), fingerprint, lease_ms).await;
+    let running = match claim.map_err(|error| ApiError::from(error).into_response())? {
+        IdempotencyClaim::Replay(stored) => return Ok(replay(stored)),
+        IdempotencyClaim::Run(running) => running,
+    };
     let mut request = Request::from_parts(parts, Body::from(bytes));
-    let running = IdempotentRequest::new(key.clone(), request_id.clone());
     let caller = Caller { idempotency: Some(running.clone()), ..caller };
     request.extensions_mut().insert(caller.clone());
     let response = next.run(request).await;

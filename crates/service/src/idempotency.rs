@@ -12,26 +12,26 @@ use payrail_domain::{Problem, RequestId};
 use payrail_store::Tx;
 use payrail_store::idempotency::{self, Recording};
 
+use crate::idempotency_sealing::{open, seal};
+use crate::keyring::ServerKeys;
 use crate::objects::{error_object, payment_object, refund_object};
 use crate::random::hex;
 use crate::{Caller, Payrail, ServiceError};
 
 /// The key a request runs under. A use case records the request's answer in the same unit
 /// that commits its effects, so no crash can leave the effects without the answer (a
-/// retry would then run the request a second time).
+/// retry would then run the request a second time). Only a claim makes one.
 #[derive(Debug, Clone)]
 pub struct IdempotentRequest {
     key: IdempotencyKey,
     request_id: Option<RequestId>,
+    /// Seal the answer at rest (see `idempotency_sealing`).
+    keys: Arc<ServerKeys>,
     /// Set once a final answer is durable: the HTTP layer then has nothing left to record.
     answered: Arc<AtomicBool>,
 }
 
 impl IdempotentRequest {
-    pub fn new(key: IdempotencyKey, request_id: Option<RequestId>) -> IdempotentRequest {
-        IdempotentRequest { key, request_id, answered: Arc::new(AtomicBool::new(false)) }
-    }
-
     /// Whether a use case recorded the final answer with its effects.
     pub fn is_answered(&self) -> bool {
         self.answered.load(Ordering::Acquire)
@@ -44,6 +44,8 @@ pub(crate) enum Answer<'a> {
     Payment(&'a Payment),
     Refund(&'a Refund),
     Problem(&'a Problem),
+    /// Any other object, as the API renders it.
+    Object(&'a serde_json::Value),
 }
 
 /// Records `answer` for the caller's key inside `tx`, if the request carries a key.
@@ -57,12 +59,15 @@ pub(crate) async fn record_answer(
     let response = match answer {
         Answer::Payment(payment) => StoredResponse { status: 200, body: payment_object(payment).to_string() },
         Answer::Refund(refund) => StoredResponse { status: 200, body: refund_object(refund).to_string() },
+        Answer::Object(object) => StoredResponse { status: 200, body: object.to_string() },
         Answer::Problem(problem) => {
             let request_id = request.request_id.as_ref().map_or("", RequestId::as_str);
             StoredResponse { status: problem.status, body: error_object(problem, request_id).to_string() }
         }
     };
-    idempotency::complete(tx.conn(), &scope_of(caller), &request.key, &response, recording).await?;
+    let scope = scope_of(caller);
+    let sealed = seal(&request.keys, &scope, &request.key, &response);
+    idempotency::complete(tx.conn(), &scope, &request.key, &sealed, recording).await?;
     Ok(())
 }
 
@@ -76,8 +81,9 @@ pub(crate) fn mark_answered(caller: &Caller) {
 /// What a request carrying a key must do.
 #[derive(Debug)]
 pub enum IdempotencyClaim {
-    /// Run it; the key is held for it until completed or until the claim lapses.
-    Run,
+    /// Run it, under the request given; the key is held for it until completed or until
+    /// the claim lapses.
+    Run(IdempotentRequest),
     /// Answer with the stored response of the same earlier request.
     Replay(StoredResponse),
 }
@@ -92,34 +98,45 @@ pub fn request_fingerprint(method: &str, path_and_query: &str, body: &[u8]) -> S
 }
 
 impl Payrail {
-    /// Claims `key` for a request. `lease_ms` bounds how long a running request holds the
-    /// key should its process die: after it, the same request may run again.
+    /// Claims `key` for the request `request_id`. `lease_ms` bounds how long a running
+    /// request holds the key should its process die: after it, the same request may run again.
     pub async fn claim_idempotency_key(
         &self,
         caller: &Caller,
         key: &IdempotencyKey,
+        request_id: Option<RequestId>,
         fingerprint: String,
         lease_ms: i64,
     ) -> Result<IdempotencyClaim, ServiceError> {
         let scope = scope_of(caller);
-        let (key, now) = (key.clone(), self.clock.now());
+        let (claimed, now) = (key.clone(), self.clock.now());
         let locked_until = now.plus_ms(lease_ms);
-        self.store
+        let decided = self
+            .store
             .write(move |tx| {
                 Box::pin(async move {
-                    let existing = idempotency::claim(tx.conn(), &scope, &key, &fingerprint, locked_until, now).await?;
-                    let Some(record) = existing else { return Ok(IdempotencyClaim::Run) };
+                    let key = &claimed;
+                    let existing = idempotency::claim(tx.conn(), &scope, key, &fingerprint, locked_until, now).await?;
+                    let Some(record) = existing else { return Ok(Decision::Run) };
                     match record.decide(&fingerprint, now)? {
-                        Decision::Replay(response) => Ok(IdempotencyClaim::Replay(response)),
-                        Decision::Run if idempotency::reclaim(tx.conn(), &scope, &key, locked_until, now).await? => {
-                            Ok(IdempotencyClaim::Run)
+                        Decision::Run if !idempotency::reclaim(tx.conn(), &scope, key, locked_until, now).await? => {
+                            // A racing request took over the lapsed key first.
+                            Err(ServiceError::Rejected(key_in_use()))
                         }
-                        // A racing request took over the lapsed key first.
-                        Decision::Run => Err(ServiceError::Rejected(key_in_use())),
+                        decision => Ok(decision),
                     }
                 })
             })
-            .await
+            .await?;
+        Ok(match decided {
+            Decision::Replay(stored) => IdempotencyClaim::Replay(open(&self.keys, &scope_of(caller), key, stored)?),
+            Decision::Run => IdempotencyClaim::Run(IdempotentRequest {
+                key: key.clone(),
+                request_id,
+                keys: self.keys.clone(),
+                answered: Arc::new(AtomicBool::new(false)),
+            }),
+        })
     }
 
     /// Stores the response of a request that held `key`, for replay, unless a use case
@@ -130,11 +147,12 @@ impl Payrail {
         key: &IdempotencyKey,
         response: StoredResponse,
     ) -> Result<(), ServiceError> {
-        let (scope, key) = (scope_of(caller), key.clone());
+        let scope = scope_of(caller);
+        let (sealed, key) = (seal(&self.keys, &scope, key, &response), key.clone());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
-                    idempotency::complete(tx.conn(), &scope, &key, &response, Recording::IfNoneRecorded).await
+                    idempotency::complete(tx.conn(), &scope, &key, &sealed, Recording::IfNoneRecorded).await
                 })
             })
             .await?;

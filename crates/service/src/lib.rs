@@ -18,6 +18,7 @@ mod error;
 mod events;
 mod fees;
 mod idempotency;
+mod idempotency_sealing;
 pub mod jobs;
 mod keyring;
 mod late_success;

@@ -8,9 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use payrail_domain::webhook::{ENABLED_EVENTS_MAX, parse_overlap};
 use payrail_domain::{Problem, WebhookEndpointId};
-use payrail_service::{
-    ENDPOINT_LIST_LIMIT_MAX, EndpointInput, EndpointWithSecret, notification_secret_object, webhook_endpoint_object,
-};
+use payrail_service::{ENDPOINT_LIST_LIMIT_MAX, EndpointInput, notification_secret_object, webhook_endpoint_object};
 use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
@@ -31,7 +29,7 @@ pub(crate) async fn create(
     let events = body.require("enabled_events", body.string_list("enabled_events", ENABLED_EVENTS_MAX)?)?;
     let input =
         EndpointInput { url: Some(url), enabled_events: Some(events), description: Some(body.text("description")?) };
-    Ok(Json(with_secret(&state.payrail.create_webhook_endpoint(&caller, input).await?)))
+    Ok(Json(state.payrail.create_webhook_endpoint(&caller, input).await?.object()))
 }
 
 /// Retrieve an endpoint (never its secret).
@@ -139,7 +137,7 @@ pub(crate) async fn rotate_secret(
     JsonObject(body): JsonObject,
 ) -> Result<Json<Value>, ApiError> {
     let overlap_ms = overlap(&body)?;
-    Ok(Json(with_secret(&state.payrail.rotate_webhook_secret(&caller, &endpoint_id(&id)?, overlap_ms).await?)))
+    Ok(Json(state.payrail.rotate_webhook_secret(&caller, &endpoint_id(&id)?, overlap_ms).await?.object()))
 }
 
 /// The notification secret for `notify_url` deliveries; shown in full on the first read.
@@ -167,12 +165,6 @@ pub(crate) async fn rotate_notification_secret(
 fn overlap(body: &Fields) -> Result<i64, Problem> {
     body.only(&["overlap_seconds"])?;
     parse_overlap(body.integer("overlap_seconds")?)
-}
-
-fn with_secret(created: &EndpointWithSecret) -> Value {
-    let mut object = webhook_endpoint_object(&created.endpoint);
-    object["secret"] = Value::String(created.secret.expose().clone());
-    object
 }
 
 fn endpoint_id(text: &str) -> Result<WebhookEndpointId, Problem> {

@@ -8,14 +8,15 @@ use payrail_testkit::on_each_backend;
 use crate::helpers::{TestApp, TestResponse};
 
 async fn post_with_key(app: &TestApp, path: &str, secret: &str, key: &str, body: &str) -> TestResponse {
-    let request = Request::builder()
+    let mut request = Request::builder()
         .method(Method::POST)
         .uri(path)
         .header("authorization", format!("Bearer {secret}"))
-        .header("idempotency-key", key)
-        .body(Body::from(body.to_owned()))
-        .unwrap();
-    app.send(request).await
+        .header("idempotency-key", key);
+    if !body.is_empty() {
+        request = request.header("content-type", "application/json");
+    }
+    app.send(request.body(Body::from(body.to_owned())).unwrap()).await
 }
 
 #[tokio::test]
@@ -144,4 +145,27 @@ async fn old_keys_are_pruned_after_a_day() {
         assert!(after.headers.get("idempotent-replayed").is_none(), "a pruned key is free again");
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_secret_shown_once_is_replayed_to_a_retry_but_never_stored_in_clear() {
+    let db = payrail_testkit::TestDatabase::create(&payrail_testkit::Backend::Sqlite).await;
+    let dir = db.path();
+    let app = TestApp::spawn(db).await;
+    let body = r#"{"url": "https://shop.example/hooks", "enabled_events": ["*"]}"#;
+    let first = post_with_key(&app, "/v1/webhook_endpoints", &app.test_key, "hook-1", body).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = post_with_key(&app, "/v1/webhook_endpoints", &app.test_key, "hook-1", body).await;
+    assert_eq!((again.status, &again.body), (first.status, &first.body), "the retry sees the same secret");
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    let secret = first.body["secret"].as_str().unwrap().to_owned();
+    assert!(secret.starts_with("whsec_"), "{}", first.body);
+    let mut files_read = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        files_read += 1;
+        let needle = &secret.as_bytes()[6..];
+        assert!(!bytes.windows(needle.len()).any(|w| w == needle), "the secret is in the database files");
+    }
+    assert!(files_read >= 2, "the database and its WAL were read");
 }

@@ -20,8 +20,10 @@ use payrail_domain::channel_account::{
 };
 use payrail_domain::{ChannelAccountId, Mode, Problem, Secret};
 use payrail_store::channel_accounts;
+use payrail_store::idempotency::Recording;
 use serde_json::{Value, json};
 
+use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::random::id_random;
 use crate::{Caller, Payrail, ServiceError};
 use credentials::{ChannelClient, Credentials, build_client};
@@ -86,7 +88,7 @@ impl Payrail {
             created: now,
             updated: now,
         };
-        let stored = account.clone();
+        let (stored, answering, answer) = (account.clone(), caller.clone(), channel_account_object(&account));
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -98,10 +100,11 @@ impl Payrail {
                         return Err(Problem::invalid_request("channel_accounts_limit", message).into());
                     }
                     channel_accounts::insert(tx.conn(), &stored).await?;
-                    Ok::<_, ServiceError>(())
+                    record_answer(tx, &answering, Answer::Object(&answer), Recording::Final).await
                 })
             })
             .await?;
+        mark_answered(caller);
         tracing::info!(channel_account_id = %account.id, channel = channel.as_str(), "channel account created");
         Ok(account)
     }

@@ -6,9 +6,11 @@ use payrail_domain::webhook::{
     DisabledReason, ENDPOINTS_PER_MODE_MAX, EnabledEvents, EndpointStatus, WebhookEndpoint, parse_description,
 };
 use payrail_domain::{Problem, Secret, WebhookEndpointId};
+use payrail_store::idempotency::Recording;
 use payrail_store::{deliveries, webhook_endpoints};
 use serde_json::{Value, json};
 
+use crate::idempotency::{Answer, mark_answered, record_answer};
 use crate::random::id_random;
 use crate::webhooks::secrets;
 use crate::{Caller, Payrail, ServiceError};
@@ -21,6 +23,15 @@ pub const ENDPOINT_LIST_LIMIT_MAX: u32 = 100;
 pub struct EndpointWithSecret {
     pub endpoint: WebhookEndpoint,
     pub secret: Secret<String>,
+}
+
+impl EndpointWithSecret {
+    /// The endpoint as the API shows it, with its secret this once.
+    pub fn object(&self) -> Value {
+        let mut object = webhook_endpoint_object(&self.endpoint);
+        object["secret"] = Value::String(self.secret.expose().clone());
+        object
+    }
 }
 
 /// `POST /v1/webhook_endpoints`, and the changes `POST /v1/webhook_endpoints/{id}` may make.
@@ -59,7 +70,8 @@ impl Payrail {
             created: now,
             updated: now,
         };
-        let stored = endpoint.clone();
+        let created = EndpointWithSecret { endpoint, secret: clear };
+        let (answer, stored, answering) = (created.object(), created.endpoint.clone(), caller.clone());
         self.store
             .write(move |tx| {
                 Box::pin(async move {
@@ -69,11 +81,12 @@ impl Payrail {
                         return Err(Problem::invalid_request("webhook_endpoints_limit", message).into());
                     }
                     webhook_endpoints::insert(tx.conn(), &stored).await?;
-                    Ok::<_, ServiceError>(())
+                    record_answer(tx, &answering, Answer::Object(&answer), Recording::Final).await
                 })
             })
             .await?;
-        Ok(EndpointWithSecret { endpoint, secret: clear })
+        mark_answered(caller);
+        Ok(created)
     }
 
     pub async fn get_webhook_endpoint(

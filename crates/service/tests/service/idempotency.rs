@@ -7,21 +7,22 @@ use payrail_channels::card_network::CardNetworkClient;
 use payrail_domain::idempotency::IdempotencyKey;
 use payrail_domain::{ApiKeySecret, Clock, Mode, Secret};
 use payrail_service::{
-    Caller, CardInput, Cursor, IdempotencyClaim, IdempotentRequest, NewPayment, PaymentFilter, PaymentMethodInput,
-    Payrail, ServerKeys,
+    Caller, CardInput, Cursor, IdempotencyClaim, NewPayment, PaymentFilter, PaymentMethodInput, Payrail, ServerKeys,
 };
 use payrail_testkit::on_each_backend;
 use serde_json::Value;
 
 use crate::instance;
 
-/// The demo merchant's test-mode caller, running under `key`.
+/// The demo merchant's test-mode caller, running under `key` (claimed with a lease that
+/// lapses at once).
 async fn caller_with_key(payrail: &Payrail, key: &IdempotencyKey) -> Caller {
     payrail.verify_server_keys().await.unwrap();
     let bootstrapped = payrail.bootstrap().await.unwrap().unwrap();
     let secret = ApiKeySecret::parse(bootstrapped.demo_key.secret.expose()).unwrap();
     let caller = payrail.authenticate(&secret).await.unwrap();
-    Caller { idempotency: Some(IdempotentRequest::new(key.clone(), None)), ..caller }
+    let IdempotencyClaim::Run(running) = claim(payrail, &caller, key).await else { panic!("a fresh key is claimed") };
+    Caller { idempotency: Some(running), ..caller }
 }
 
 fn order(number: &str, card: Option<CardInput>) -> NewPayment {
@@ -37,7 +38,7 @@ fn order(number: &str, card: Option<CardInput>) -> NewPayment {
 
 /// Claims `key` with a lease that lapses at once: the request holding it is presumed dead.
 async fn claim(payrail: &Payrail, caller: &Caller, key: &IdempotencyKey) -> IdempotencyClaim {
-    payrail.claim_idempotency_key(caller, key, "fingerprint".into(), 0).await.unwrap()
+    payrail.claim_idempotency_key(caller, key, None, "fingerprint".into(), 0).await.unwrap()
 }
 
 /// A card network that accepts connections and never answers: its URL and its task.
@@ -56,7 +57,7 @@ async fn silent_network() -> (String, tokio::task::JoinHandle<()>) {
 fn replayed(claim: IdempotencyClaim) -> (u16, Value) {
     match claim {
         IdempotencyClaim::Replay(stored) => (stored.status, serde_json::from_str(&stored.body).unwrap()),
-        IdempotencyClaim::Run => panic!("the request would run a second time"),
+        IdempotencyClaim::Run(_) => panic!("the request would run a second time"),
     }
 }
 
@@ -66,7 +67,7 @@ async fn a_request_that_dies_after_committing_is_replayed_not_run_again() {
         let payrail = instance(&db, ServerKeys::generate()).await;
         let key = IdempotencyKey::parse("create-1").unwrap();
         let caller = caller_with_key(&payrail, &key).await;
-        assert!(matches!(claim(&payrail, &caller, &key).await, IdempotencyClaim::Run));
+        assert!(matches!(claim(&payrail, &caller, &key).await, IdempotencyClaim::Run(_)));
         let created = payrail.create_payment(&caller, order("idem-1", None)).await.unwrap();
         assert!(caller.idempotency.as_ref().unwrap().is_answered());
         // The HTTP layer never got to store the response: the answer is there regardless.
@@ -84,7 +85,7 @@ async fn a_charge_that_dies_waiting_for_the_network_answers_with_the_payment_in_
         let payrail = instance(&db, ServerKeys::generate()).await.with_card_network(Mode::Test, client);
         let key = IdempotencyKey::parse("charge-1").unwrap();
         let caller = caller_with_key(&payrail, &key).await;
-        assert!(matches!(claim(&payrail, &caller, &key).await, IdempotencyClaim::Run));
+        assert!(matches!(claim(&payrail, &caller, &key).await, IdempotencyClaim::Run(_)));
         let card = CardInput {
             number: Secret::new("4242424242424242".into()),
             exp_month: 12,
