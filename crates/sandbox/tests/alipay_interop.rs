@@ -9,12 +9,18 @@
 //! - PyPI `python-alipay-sdk` (pinned in `interop/alipay/requirements.txt`):
 //!   `interop/alipay/python_alipay_sdk.py` runs precreate, query, pay, cancel, refund,
 //!   refund query and close over GET, the SDK verifying every answer, and `verify()` on a
-//!   notification.
+//!   notification;
+//! - Alipay's own Python SDK, PyPI `alipay-sdk-python` (pinned in
+//!   `interop/alipay_official/requirements.txt`; a virtualenv of its own, as both packages
+//!   are named `alipay`): `interop/alipay_official/official_sdk.py` runs the same calls
+//!   with `DefaultAlipayClient` verifying every answer, a cashier page URL, and checks a
+//!   notification with the SDK's `verify_with_rsa`.
 //!
 //! Needs `node` (18.20 or later) on `PATH` with `npm ci --prefix interop/alipay` done, and
-//! the virtualenv `interop/alipay/.venv` made from `requirements.txt` (or another
-//! interpreter with the package in `PAYRAIL_TEST_INTEROP_ALIPAY_PYTHON`); `.ci/run` does
-//! both. Without them these tests FAIL, so that CI cannot pass without having run the SDKs;
+//! the virtualenvs `interop/alipay/.venv` and `interop/alipay_official/.venv` made from
+//! their `requirements.txt` (or other interpreters with the packages in
+//! `PAYRAIL_TEST_INTEROP_ALIPAY_PYTHON` and `PAYRAIL_TEST_INTEROP_ALIPAY_OFFICIAL_PYTHON`);
+//! `.ci/run` does all three. Without them these tests FAIL, so that CI cannot pass without having run the SDKs;
 //! set `PAYRAIL_TEST_SKIP_INTEROP=1` to skip them deliberately.
 
 #![allow(clippy::unwrap_used)]
@@ -117,34 +123,71 @@ async fn the_official_node_sdk_talks_to_the_simulator_and_its_signatures_verify_
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn python_alipay_sdk_pays_refunds_cancels_and_verifies_a_notification_against_the_simulator() {
+    let sdk = PythonSdk {
+        package: "python-alipay-sdk",
+        dir: interop_dir(),
+        python_variable: "PAYRAIL_TEST_INTEROP_ALIPAY_PYTHON",
+        probe: "import alipay; alipay.AliPay",
+        script: "python_alipay_sdk.py",
+    };
+    run_python_sdk(&sdk).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alipays_own_python_sdk_pays_refunds_cancels_and_verifies_a_notification_against_the_simulator() {
+    let sdk = PythonSdk {
+        package: "alipay-sdk-python",
+        dir: interop_dir().join("../alipay_official"),
+        python_variable: "PAYRAIL_TEST_INTEROP_ALIPAY_OFFICIAL_PYTHON",
+        probe: "from alipay.aop.api.DefaultAlipayClient import DefaultAlipayClient",
+        script: "official_sdk.py",
+    };
+    run_python_sdk(&sdk).await;
+}
+
+/// A Python Alipay SDK and the script in `dir` that drives the simulator with it.
+struct PythonSdk {
+    package: &'static str,
+    dir: PathBuf,
+    /// Names another interpreter than `dir/.venv/bin/python`.
+    python_variable: &'static str,
+    /// Fails unless the package is importable.
+    probe: &'static str,
+    script: &'static str,
+}
+
+/// Runs `sdk`'s script against a fresh simulator: it must print "{package} interop ok",
+/// and the notification the simulator sent it must have been acknowledged.
+async fn run_python_sdk(sdk: &PythonSdk) {
     if std::env::var("PAYRAIL_TEST_SKIP_INTEROP").as_deref() == Ok("1") {
-        eprintln!("PAYRAIL_TEST_SKIP_INTEROP=1: the python-alipay-sdk interop check was skipped");
+        eprintln!("PAYRAIL_TEST_SKIP_INTEROP=1: the {} interop check was skipped", sdk.package);
         return;
     }
-    let python = std::env::var_os("PAYRAIL_TEST_INTEROP_ALIPAY_PYTHON")
-        .map_or_else(|| interop_dir().join(".venv/bin/python"), PathBuf::from);
-    let probe = Command::new(&python).args(["-c", "import alipay; alipay.AliPay"]).output();
+    let python = std::env::var_os(sdk.python_variable).map_or_else(|| sdk.dir.join(".venv/bin/python"), PathBuf::from);
+    let probe = Command::new(&python).args(["-c", sdk.probe]).output();
+    let dir = sdk.dir.display();
     assert!(
         probe.as_ref().is_ok_and(|output| output.status.success()),
-        "python with python-alipay-sdk is missing ({probe:?}): run `python3 -m venv interop/alipay/.venv && \
-         interop/alipay/.venv/bin/pip install -r interop/alipay/requirements.txt` (or set PAYRAIL_TEST_SKIP_INTEROP=1)"
+        "python with {} is missing ({probe:?}): run `python3 -m venv {dir}/.venv && {dir}/.venv/bin/pip install \
+         -r {dir}/requirements.txt` (or set PAYRAIL_TEST_SKIP_INTEROP=1)",
+        sdk.package
     );
     let (sandbox, credentials) = start_simulator().await;
 
     let input = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(input.path(), script_input(&credentials).to_string()).unwrap();
-    let script = interop_dir().join("python_alipay_sdk.py");
+    let script = sdk.dir.join(sdk.script);
     let args = [script.as_os_str(), input.path().as_os_str()];
     let output = tokio::task::spawn_blocking({
-        let args = args.map(std::ffi::OsStr::to_owned);
-        move || Command::new(&python).args(&args).current_dir(interop_dir()).output().unwrap()
+        let (args, dir) = (args.map(std::ffi::OsStr::to_owned), sdk.dir.clone());
+        move || Command::new(&python).args(&args).current_dir(dir).output().unwrap()
     })
     .await
     .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "python_alipay_sdk.py failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("python-alipay-sdk interop ok"), "{stdout}");
+    assert!(output.status.success(), "{} failed:\n{stdout}\n{stderr}", sdk.script);
+    assert!(stdout.contains(&format!("{} interop ok", sdk.package)), "{stdout}");
     let sent = sandbox.sent_notifications();
     assert!(sent.iter().any(|sent| sent.acknowledged), "the SDK's server acknowledged nothing: {sent:?}");
 }
