@@ -8,6 +8,7 @@ mod ledger;
 mod open;
 mod policy;
 mod sandbox_alipay;
+mod sandbox_channels;
 mod sandbox_credentials;
 mod sandbox_wechatpay;
 mod serve;

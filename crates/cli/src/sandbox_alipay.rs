@@ -60,11 +60,10 @@ pub async fn sandbox_alipay(payrail: &Payrail, base_url: &str) -> anyhow::Result
 }
 
 /// Mounts nothing itself: returns the service with its test-mode Alipay account pointed at
-/// the simulator, the simulator to mount at [`SANDBOX_ALIPAY_PATH`], and the sandbox app.
-pub async fn with_sandbox_alipay(
-    payrail: Payrail,
-    base_url: &str,
-) -> anyhow::Result<(Payrail, AlipaySandbox, SandboxAlipayApp)> {
+/// the simulator's platform app (which charged test payments before each merchant had
+/// sandbox accounts of its own, and still answers for those), and the simulator to mount
+/// at [`SANDBOX_ALIPAY_PATH`].
+pub async fn with_sandbox_alipay(payrail: Payrail, base_url: &str) -> anyhow::Result<(Payrail, AlipaySandbox)> {
     let (sandbox, app) = sandbox_alipay(&payrail, base_url).await?;
     let notify_url = format!("{base_url}/notify/alipay/test");
     // Anyone may hold the sandbox app's key (it is printed for SDKs to use), so the
@@ -79,7 +78,7 @@ pub async fn with_sandbox_alipay(
     };
     let client = AlipayClient::new(&config, Arc::new(SystemClock))
         .map_err(|e| anyhow::anyhow!("cannot set up the sandbox Alipay channel: {e}"))?;
-    Ok((payrail.with_alipay(Mode::Test, client, &notify_url), sandbox, app))
+    Ok((payrail.with_alipay(Mode::Test, client, &notify_url), sandbox))
 }
 
 async fn load_or_create_key(payrail: &Payrail, name: &str) -> anyhow::Result<Secret<String>> {

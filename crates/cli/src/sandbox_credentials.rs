@@ -2,40 +2,43 @@
 //! this server's simulators as if they were the providers: base URL, app id / mchid, the
 //! merchant's private key and the provider's public key (PEM), serials and API keys.
 //!
-//! The keys are the ones `payrail serve` keeps (made here if the server has not started
-//! yet), so an SDK configured once keeps working across restarts. What only a running
-//! server knows, its WeChat Pay secapi listener and that run's certificates, is on the
-//! server's `GET /sandbox/credentials` (the same document, served to test-mode keys). The sandbox holds one
-//! Alipay app and one WeChat Pay merchant, shared by every merchant's test mode; the
-//! merchant named by `--merchant` must exist.
+//! They are one merchant's own (`--merchant`, by default the demo merchant): the sandbox
+//! Alipay app and WeChat Pay merchant the server keeps for its test mode, made here if it
+//! has none yet (a running server takes them up within a second). So an SDK configured
+//! once keeps working across restarts, and no merchant can reach another's sandbox
+//! trades. What only a running server knows, its WeChat Pay secapi listener and that run's
+//! certificates, is on the server's `GET /sandbox/credentials` (the same document, served
+//! to the merchant's test-mode keys).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
 use payrail_domain::MerchantId;
-use payrail_http::{
-    SANDBOX_CREDENTIALS_PATH, SandboxAlipayCredentials, SandboxCredentials, SandboxSecapi, SandboxWechatPayCredentials,
-};
-use payrail_sandbox::WechatPayCredentials;
+use payrail_http::{SANDBOX_CREDENTIALS_PATH, SandboxCredentials};
 use payrail_service::Payrail;
 use serde_json::Value;
 
 use crate::config::Settings;
 use crate::open::open_payrail;
-use crate::sandbox_alipay::{SandboxAlipayApp, sandbox_alipay};
+use crate::sandbox_alipay::sandbox_alipay;
+use crate::sandbox_channels::Simulators;
 use crate::sandbox_wechatpay::sandbox_wechatpay;
 use crate::serve::local_base_url;
 
 pub async fn run(settings: &Settings, json: bool, merchant: Option<&str>) -> anyhow::Result<()> {
     let payrail = open_payrail(settings).await?;
-    check_merchant(&payrail, merchant).await?;
+    let merchant = merchant_of(&payrail, merchant).await?;
     let address: SocketAddr =
         settings.listen.value.parse().with_context(|| format!("listen address {:?}", settings.listen.value))?;
     let base_url = local_base_url(address);
-    let (_, alipay) = sandbox_alipay(&payrail, &base_url).await?;
-    let (_, wechatpay) = sandbox_wechatpay(&payrail, &base_url).await?;
+    let (alipay, _) = sandbox_alipay(&payrail, &base_url).await?;
+    let (wechatpay, _) = sandbox_wechatpay(&payrail, &base_url).await?;
+    let payrail = payrail.with_sandbox_channels(Arc::new(Simulators { alipay, wechatpay, runs_secapi: false }));
+    let fields = payrail.sandbox_account_fields(&merchant).await;
     payrail.store().close().await;
-    let credentials = document(alipay, wechatpay, Secapi::NotKnownHere);
+    let fields = fields.map_err(|e| anyhow::anyhow!("cannot make the sandbox accounts of {merchant}: {e}"))?;
+    let credentials = SandboxCredentials::from_fields(&fields);
     if json {
         println!("{}", serde_json::to_string_pretty(&credentials)?);
     } else {
@@ -44,55 +47,19 @@ pub async fn run(settings: &Settings, json: bool, merchant: Option<&str>) -> any
     Ok(())
 }
 
-/// A named merchant must exist; without one, the credentials are the demo merchant's,
-/// which are every merchant's in test mode.
-async fn check_merchant(payrail: &Payrail, merchant: Option<&str>) -> anyhow::Result<()> {
-    if let Some(id) = merchant {
+/// The merchant named, which must exist; without one, the oldest: the demo merchant the
+/// first start made.
+async fn merchant_of(payrail: &Payrail, named: Option<&str>) -> anyhow::Result<MerchantId> {
+    if let Some(id) = named {
         let id = MerchantId::parse(id).map_err(|_| anyhow::anyhow!("{id:?} is not a merchant id (mer_…)"))?;
         payrail.get_merchant(&id).await.map_err(|e| anyhow::anyhow!("merchant {id}: {e}"))?;
+        return Ok(id);
     }
-    Ok(())
-}
-
-/// Whether the WeChat Pay credentials carry the secapi listener of a running server.
-pub enum Secapi {
-    /// `serve`'s own: the listener it started and the client certificate of its CA.
-    OfThisRun,
-    /// Any other process: the listener's port is picked by the system at each start and
-    /// the CA is made anew, so what this process could issue would not be trusted there.
-    NotKnownHere,
-}
-
-/// The document `--json` prints and `GET /sandbox/credentials` serves.
-pub fn document(alipay: SandboxAlipayApp, wechatpay: WechatPayCredentials, secapi: Secapi) -> SandboxCredentials {
-    let secapi = match (secapi, wechatpay.secapi_base_url) {
-        (Secapi::OfThisRun, Some(secapi_base_url)) => Some(SandboxSecapi {
-            secapi_base_url,
-            merchant_certificate_pem: wechatpay.merchant_certificate_pem,
-            ca_certificate_pem: wechatpay.ca_certificate_pem,
-        }),
-        _ => None,
-    };
-    SandboxCredentials {
-        alipay: SandboxAlipayCredentials {
-            gateway_url: alipay.gateway_url,
-            app_id: alipay.app_id,
-            app_private_key_pem: alipay.app_private_key,
-            alipay_public_key_pem: alipay.alipay_public_key_pem,
-        },
-        wechatpay: SandboxWechatPayCredentials {
-            base_url: wechatpay.base_url,
-            mchid: wechatpay.mchid,
-            appid: wechatpay.appid,
-            merchant_serial_no: wechatpay.merchant_serial_no,
-            merchant_private_key_pem: wechatpay.merchant_private_key_pem,
-            platform_public_key_id: wechatpay.platform_public_key_id,
-            platform_public_key_pem: wechatpay.platform_public_key_pem,
-            apiv3_key: wechatpay.apiv3_key,
-            v2_key: wechatpay.v2_key,
-            secapi,
-        },
-    }
+    let oldest = payrail.list_merchants(None, 1).await.map_err(|e| anyhow::anyhow!("{e}"))?.into_iter().next();
+    let oldest = oldest.ok_or_else(|| {
+        anyhow::anyhow!("there is no merchant yet: start `payrail serve` once (it makes the demo merchant)")
+    })?;
+    Ok(oldest.id)
 }
 
 /// One `name: value` line per field, PEM blocks on lines of their own, one section per

@@ -61,8 +61,6 @@ pub async fn sandbox_wechatpay(payrail: &Payrail, base_url: &str) -> anyhow::Res
 pub struct RunningSandboxWechatPay {
     /// To mount at [`SANDBOX_WECHATPAY_PATH`].
     pub simulator: WechatPay,
-    /// The sandbox merchant's, with this run's secapi address and client certificate.
-    pub credentials: WechatPayCredentials,
     /// The secapi listener's task, to abort on shutdown.
     pub secapi: JoinHandle<()>,
 }
@@ -89,7 +87,7 @@ pub async fn with_sandbox_wechatpay(
         .map_err(|e| anyhow::anyhow!("cannot set up the sandbox WeChat Pay channel: {e}"))?;
     let notify_url = format!("{base_url}/notify/wechatpay/test");
     let payrail = payrail.with_wechatpay(Mode::Test, client, &notify_url);
-    Ok((payrail, RunningSandboxWechatPay { simulator, credentials, secapi }))
+    Ok((payrail, RunningSandboxWechatPay { simulator, secapi }))
 }
 
 /// The channel client's settings for the sandbox merchant: its keys, its API client

@@ -19,7 +19,7 @@ use payrail_service::{Payrail, SystemClock};
 use crate::config::Settings;
 use crate::open::open_payrail;
 use crate::sandbox_alipay::{SANDBOX_ALIPAY_PATH, with_sandbox_alipay};
-use crate::sandbox_credentials::{self, Secapi};
+use crate::sandbox_channels::{self, Simulators};
 use crate::sandbox_wechatpay::{SANDBOX_WECHATPAY_PATH, with_sandbox_wechatpay};
 
 /// Time allowed after the request timeout for responses to be written during shutdown.
@@ -39,12 +39,15 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     }
     let base_url = local_base_url(address);
     let (payrail, card_network) = with_sandbox_card_network(payrail, &base_url)?;
-    let (payrail, alipay, alipay_app) = with_sandbox_alipay(payrail, &base_url).await?;
+    let (payrail, alipay) = with_sandbox_alipay(payrail, &base_url).await?;
     let (payrail, wechatpay) = with_sandbox_wechatpay(payrail, &base_url, address.ip()).await?;
-    let credentials = sandbox_credentials::document(alipay_app, wechatpay.credentials, Secapi::OfThisRun);
+    let simulators = Simulators { alipay: alipay.clone(), wechatpay: wechatpay.simulator.clone(), runs_secapi: true };
+    let payrail = payrail.with_sandbox_channels(Arc::new(simulators));
+    let (stop_background, background) = tokio::sync::watch::channel(false);
+    let registering = sandbox_channels::keep_registering(payrail.clone(), background.clone()).await?;
     let metrics = Arc::new(Metrics::default());
     let state = AppState { payrail: payrail.clone(), limits: settings.limits.clone(), metrics: Arc::clone(&metrics) };
-    let app = payrail_http::router_with_sandbox_credentials(state, credentials)
+    let app = payrail_http::router_with_sandbox_credentials(state)
         .nest(SANDBOX_CARD_NETWORK_PATH, card_network_router(card_network))
         .nest(SANDBOX_ALIPAY_PATH, alipay_router(alipay))
         .nest(SANDBOX_WECHATPAY_PATH, wechatpay_router(wechatpay.simulator));
@@ -54,10 +57,9 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let runner = JobRunner::new(payrail.clone(), JobRegistry::standard(), RunnerOptions::default());
     runner.ensure_recurring().await.map_err(|e| anyhow::anyhow!("cannot schedule the recurring jobs: {e}"))?;
     let workers = runner.start(usize::from(settings.job_workers.value));
-    let (stop_dispatching, dispatching) = tokio::sync::watch::channel(false);
     let dispatcher = tokio::spawn({
         let payrail = payrail.clone();
-        async move { payrail.run_webhook_dispatcher(dispatching).await }
+        async move { payrail.run_webhook_dispatcher(background).await }
     });
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let connections_max = settings.limits.connections_max;
@@ -67,7 +69,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     shutdown.await;
     tracing::info!("shutting down: no new connections, finishing requests in flight");
     let _ = stop.send(());
-    let _ = stop_dispatching.send(true);
+    let _ = stop_background.send(true);
     let grace = Duration::from_millis(settings.limits.request_timeout_ms + SHUTDOWN_GRACE_EXTRA_MS);
     // Requests, jobs and deliveries in hand finish side by side, within the same grace period.
     let (served, (), delivered) =
@@ -81,6 +83,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
         Err(_) => tracing::warn!("requests still open after the grace period were abandoned"),
     }
     wechatpay.secapi.abort();
+    registering.abort();
     payrail.store().close().await;
     tracing::info!("stopped");
     Ok(())

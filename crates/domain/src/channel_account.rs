@@ -9,7 +9,8 @@
 use crate::payment_record::PaymentMethodType;
 use crate::{ChannelAccountId, MerchantId, Problem, Timestamp};
 
-/// The most channel accounts, not deleted, a merchant may have in one mode.
+/// The most channel accounts, not deleted, a merchant may have in one mode (besides the
+/// sandbox accounts the server makes).
 pub const CHANNEL_ACCOUNTS_PER_MODE_MAX: u64 = 32;
 /// The longest description, in characters.
 pub const DESCRIPTION_CHARS_MAX: usize = 200;
@@ -55,6 +56,9 @@ pub struct ChannelAccount {
     /// The secrets, a JSON object sealed under the server key (base64).
     pub credentials_ciphertext: String,
     pub status: ChannelAccountStatus,
+    /// Made by the server at its own sandbox simulators for the merchant's test mode, not
+    /// by the merchant; the server keeps it and it cannot be changed, only deleted.
+    pub sandbox: bool,
     pub created: Timestamp,
     pub updated: Timestamp,
 }

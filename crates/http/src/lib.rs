@@ -25,8 +25,9 @@ use payrail_service::Payrail;
 pub use error::ApiError;
 pub use metrics::Metrics;
 pub use openapi::openapi_document;
-pub use routes::sandbox_credentials::{
-    SANDBOX_CREDENTIALS_PATH, SandboxAlipayCredentials, SandboxCredentials, SandboxSecapi, SandboxWechatPayCredentials,
+pub use routes::sandbox_credentials::SANDBOX_CREDENTIALS_PATH;
+pub use routes::sandbox_document::{
+    SandboxAlipayCredentials, SandboxCredentials, SandboxSecapi, SandboxWechatPayCredentials,
 };
 pub use serve::serve;
 
@@ -58,10 +59,11 @@ pub fn router(state: AppState) -> Router {
     application(state, Router::new())
 }
 
-/// [`router`] with `GET /sandbox/credentials` serving `credentials` to test-mode keys;
-/// `payrail serve` builds this one, beside the simulators it mounts.
-pub fn router_with_sandbox_credentials(state: AppState, credentials: SandboxCredentials) -> Router {
-    application(state, routes::sandbox_credentials::router(credentials))
+/// [`router`] with `GET /sandbox/credentials` serving each test-mode key its merchant's
+/// sandbox credentials; `payrail serve` builds this one, beside the simulators it mounts
+/// (the service must have them: [`Payrail::with_sandbox_channels`]).
+pub fn router_with_sandbox_credentials(state: AppState) -> Router {
+    application(state, routes::sandbox_credentials::router())
 }
 
 /// `extra` routes get the same layers as the API's own.

@@ -58,6 +58,7 @@ pub use balance_transactions::{
 };
 pub use bootstrap::{Bootstrapped, DEMO_MERCHANT_NAME, OPERATOR_EMAIL};
 pub use channel_accounts::routing::channel_route_object;
+pub use channel_accounts::sandbox::{SandboxAccountFields, SandboxChannels, SandboxRegistration};
 pub use channel_accounts::{CHANNEL_ACCOUNT_LIST_LIMIT_MAX, ChannelAccountInput, channel_account_object};
 pub use clock::{ManualClock, SystemClock};
 pub use error::ServiceError;
@@ -114,6 +115,8 @@ struct Channels {
     alipay_live: Option<alipay::AlipayAccount>,
     wechatpay_test: Option<wechatpay::WechatPayAccount>,
     wechatpay_live: Option<wechatpay::WechatPayAccount>,
+    /// Makes each merchant's own test-mode accounts at the sandbox simulators.
+    sandbox: Option<Arc<dyn channel_accounts::sandbox::SandboxChannels>>,
 }
 
 impl Channels {

@@ -11,13 +11,16 @@ use crate::query::{query, query_built};
 use crate::{Conn, StoreError};
 
 const COLUMNS: &str = "id, merchant_id, livemode, channel, description, settings, credentials_ciphertext, status,
-    created_at_ms, updated_at_ms";
+    sandbox, created_at_ms, updated_at_ms";
 
-pub async fn insert(conn: Conn<'_>, account: &ChannelAccount) -> Result<(), StoreError> {
-    query(
+/// Stores a new account. `false` if it is a sandbox account and the merchant has an active
+/// one of that channel already (made meanwhile by another request).
+pub async fn insert(conn: Conn<'_>, account: &ChannelAccount) -> Result<bool, StoreError> {
+    let inserted = query(
         "INSERT INTO channel_accounts (id, merchant_id, livemode, channel, description, settings,
-                 credentials_ciphertext, status, created_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 credentials_ciphertext, status, sandbox, created_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+             ON CONFLICT DO NOTHING",
     )
     .bind(account.id.as_str())
     .bind(account.merchant_id.as_str())
@@ -27,11 +30,12 @@ pub async fn insert(conn: Conn<'_>, account: &ChannelAccount) -> Result<(), Stor
     .bind(&account.settings)
     .bind(&account.credentials_ciphertext)
     .bind(account.status.as_str())
+    .bind(account.sandbox)
     .bind(account.created.unix_ms())
     .bind(account.updated.unix_ms())
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(inserted == 1)
 }
 
 /// Writes back what may change: description, settings, secrets and status.
@@ -82,14 +86,47 @@ pub async fn list(
     rows.iter().map(account_from_row).collect()
 }
 
-/// How many accounts, not deleted, a merchant has in one mode.
+/// The merchant's active sandbox account of `channel`, if the server made one.
+pub async fn sandbox_account(
+    conn: Conn<'_>,
+    merchant_id: &MerchantId,
+    channel: ChannelKind,
+) -> Result<Option<ChannelAccount>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM channel_accounts
+         WHERE merchant_id = $1 AND channel = $2 AND sandbox AND status = 'active'"
+    );
+    let row = query_built(sql).bind(merchant_id.as_str()).bind(channel.as_str()).fetch_optional(conn).await?;
+    row.map(|row| account_from_row(&row)).transpose()
+}
+
+/// Sandbox accounts of every merchant, deleted ones too, made after `after` (a creation
+/// time and id), oldest first, at most `limit`.
+pub async fn sandbox_accounts_after(
+    conn: Conn<'_>,
+    after: (Timestamp, &str),
+    limit: u32,
+) -> Result<Vec<ChannelAccount>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM channel_accounts
+         WHERE sandbox AND (created_at_ms > $1 OR (created_at_ms = $1 AND id > $2))
+         ORDER BY created_at_ms, id LIMIT $3"
+    );
+    let rows = query_built(sql).bind(after.0.unix_ms()).bind(after.1).bind(i64::from(limit)).fetch_all(conn).await?;
+    rows.iter().map(account_from_row).collect()
+}
+
+/// How many accounts, not deleted, a merchant has made in one mode (sandbox accounts, made
+/// by the server, are not counted).
 pub async fn count(conn: Conn<'_>, merchant_id: &MerchantId, livemode: bool) -> Result<u64, StoreError> {
-    let count: i64 =
-        query("SELECT COUNT(*) FROM channel_accounts WHERE merchant_id = $1 AND livemode = $2 AND status = 'active'")
-            .bind(merchant_id.as_str())
-            .bind(livemode)
-            .fetch_one_as(conn)
-            .await?;
+    let count: i64 = query(
+        "SELECT COUNT(*) FROM channel_accounts
+             WHERE merchant_id = $1 AND livemode = $2 AND status = 'active' AND NOT sandbox",
+    )
+    .bind(merchant_id.as_str())
+    .bind(livemode)
+    .fetch_one_as(conn)
+    .await?;
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
@@ -194,6 +231,7 @@ fn account_from_row(row: &impl Columns) -> Result<ChannelAccount, StoreError> {
         settings: row.text("settings")?,
         credentials_ciphertext: row.text("credentials_ciphertext")?,
         status: ChannelAccountStatus::parse(&row.text("status")?).ok_or_else(bad("status"))?,
+        sandbox: row.flag("sandbox")?,
         created: time("created_at_ms")?,
         updated: time("updated_at_ms")?,
     })

@@ -47,6 +47,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "channel_accounts_late_success",
         sql: include_str!("../migrations/0013_channel_accounts_late_success.sql"),
     },
+    Migration { version: 14, name: "sandbox_accounts", sql: include_str!("../migrations/0014_sandbox_accounts.sql") },
 ];
 
 /// An arbitrary constant naming Payrail's migration lock among PostgreSQL advisory locks.

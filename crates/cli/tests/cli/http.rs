@@ -50,6 +50,15 @@ pub fn http_post(port: u16, path: &str, bearer: &str, idempotency_key: &str, bod
     exchange(port, &request)
 }
 
+/// One `DELETE`, over a fresh connection.
+pub fn http_delete(port: u16, path: &str, bearer: &str) -> std::io::Result<Response> {
+    let request = format!(
+        "DELETE {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {bearer}\r\n\
+         Connection: close\r\n\r\n"
+    );
+    exchange(port, &request)
+}
+
 fn exchange(port: u16, request: &str) -> std::io::Result<Response> {
     let timeout = Some(Duration::from_millis(HTTP_TIMEOUT_MS));
     let mut stream = TcpStream::connect(("127.0.0.1", port))?;

@@ -1,13 +1,14 @@
 //! The sandbox Alipay of `payrail serve`: on first start the demo merchant can take an
 //! Alipay QR payment with no setup (the simulator mounted at `/sandbox/alipay`, notifying
-//! this server), and after a restart the kept keys still open and work.
+//! this server, through a sandbox app of the merchant's own), and after a restart the kept
+//! keys still open and work.
 
 use std::time::Duration;
 
 use payrail_testkit::on_each_backend;
 
 use crate::helpers::{Setup, test_key_in};
-use crate::http::{http_get, http_post};
+use crate::http::{assert_error, http_delete, http_get, http_post};
 
 const QR_ORDER: &str = r#"{"amount":1230,"currency":"cny","merchant_order_no":"ORDER","confirm":true,"payment_method":{"type":"alipay_qr"}}"#;
 
@@ -44,6 +45,38 @@ async fn the_demo_merchant_pays_with_alipay_on_first_start_and_after_a_restart()
         let second = setup.start_server();
         pay_by_qr(second.port, &secret, "alipay-second");
         second.stop();
+    })
+    .await;
+}
+
+/// The merchant's sandbox Alipay account, as `GET /v1/channel_accounts` lists it.
+fn sandbox_alipay_account(port: u16, secret: &str) -> serde_json::Value {
+    let listed = http_get(port, "/v1/channel_accounts", Some(secret)).expect("list answered").json();
+    let sandbox: Vec<_> = listed["data"].as_array().expect("a list").iter().filter(|a| a["sandbox"] == true).collect();
+    assert_eq!(sandbox.len(), 1, "one sandbox account after Alipay payments only: {listed}");
+    assert_eq!(sandbox[0]["channel"], "alipay", "{listed}");
+    assert_eq!(sandbox[0]["secrets_set"], serde_json::json!(["app_private_key"]), "{listed}");
+    sandbox[0].clone()
+}
+
+#[tokio::test]
+async fn the_merchants_sandbox_app_is_kept_cannot_be_changed_and_is_made_anew_once_deleted() {
+    on_each_backend(|database| async move {
+        let setup = Setup::new(database);
+        let server = setup.start_server();
+        let secret = test_key_in(&server.stdout()).expect("a test key on first start");
+        pay_by_qr(server.port, &secret, "sandbox-app-1");
+        pay_by_qr(server.port, &secret, "sandbox-app-2");
+        let account = sandbox_alipay_account(server.port, &secret);
+        let path = format!("/v1/channel_accounts/{}", account["id"].as_str().expect("an id"));
+        let changed = http_post(server.port, &path, &secret, "change-sandbox", r#"{"description":"mine"}"#);
+        assert_error(&changed.expect("update answered"), 400, "invalid_request_error", "channel_account_sandbox");
+        assert_eq!(http_delete(server.port, &path, &secret).expect("delete answered").status, 200);
+        pay_by_qr(server.port, &secret, "sandbox-app-3");
+        let remade = sandbox_alipay_account(server.port, &secret);
+        assert_ne!(remade["id"], account["id"]);
+        assert_ne!(remade["alipay"]["app_id"], account["alipay"]["app_id"], "new credentials");
+        server.stop();
     })
     .await;
 }

@@ -4,8 +4,9 @@
 //! process to the next.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use payrail_channels::alipay::{AlipayClient, AlipayConfig, PrecreateRequest};
+use payrail_channels::alipay::{AlipayClient, AlipayConfig, CancelOutcome, PrecreateRequest};
 use payrail_channels::wechatpay::{ClientCertificate, Fen, OrderRequest, WechatPayClient, WechatPayConfig};
 use payrail_domain::{Currency, Money, Secret};
 use payrail_service::SystemClock;
@@ -62,7 +63,8 @@ pub fn cny_1234() -> Money {
     Money::new(1234, Currency::parse("CNY").expect("CNY"))
 }
 
-/// The printed Alipay app's request is taken by the running gateway.
+/// The printed Alipay app's request is taken by the running gateway (within the second a
+/// running server takes to pick up accounts another process made).
 pub async fn alipay_takes_a_precreate(credentials: &Value, out_trade_no: &str) {
     let request = PrecreateRequest {
         out_trade_no: out_trade_no.into(),
@@ -71,10 +73,23 @@ pub async fn alipay_takes_a_precreate(credentials: &Value, out_trade_no: &str) {
         notify_url: None,
         time_expire: None,
     };
-    let precreated =
-        alipay_client(credentials).precreate(&request).await.expect("the gateway takes the printed app's request");
+    let client = alipay_client(credentials);
+    let mut tries = 0;
+    let precreated = loop {
+        match client.precreate(&request).await {
+            Ok(precreated) => break precreated,
+            // An unknown app's answer is unsigned, so the client names the code it claims.
+            Err(error) if error.to_string().contains("isv.invalid-app-id") && tries < PICKUP_TRIES_MAX => tries += 1,
+            Err(error) => panic!("the gateway refused the printed app's request: {error}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(precreated.qr_code.contains("/sandbox/alipay/buyer/"), "{precreated:?}");
 }
+
+/// How many times a client tries, 100 ms apart, before a running server must have taken
+/// up credentials another process made (it looks every second).
+const PICKUP_TRIES_MAX: u32 = 50;
 
 #[tokio::test]
 async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
@@ -106,6 +121,11 @@ async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
             .await
             .expect("the simulator takes the printed merchant's request");
         assert!(code_url.starts_with("weixin://wxpay/bizpayurl?pr="), "{code_url}");
+        let order = OrderRequest { out_trade_no: "T-CREDENTIALS-3".into(), ..order };
+        let other_id = setup.create_merchant("Night Market", "active");
+        let other = setup.run_ok(&["--listen", &listen, "sandbox", "credentials", "--json", "--merchant", &other_id]);
+        let other: Value = serde_json::from_str(&other).expect("JSON");
+        each_merchant_has_its_own(&credentials, &other, &order).await;
         assert!(credentials["wechatpay"].get("secapi_base_url").is_none(), "the CLI cannot know the secapi listener");
 
         let text_form = setup.run_ok(&["--listen", &listen, "sandbox", "credentials"]);
@@ -116,4 +136,32 @@ async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
         assert!(!unknown.status.success(), "an unknown merchant was accepted:\n{}", unknown.describe());
     })
     .await;
+}
+
+/// Two merchants' sandbox credentials share no identity nor key, and neither merchant's
+/// can see the other's trades at the simulators.
+async fn each_merchant_has_its_own(demo: &Value, other: &Value, order: &OrderRequest) {
+    for (provider, field) in [
+        ("alipay", "app_id"),
+        ("alipay", "app_private_key_pem"),
+        ("wechatpay", "mchid"),
+        ("wechatpay", "merchant_private_key_pem"),
+        ("wechatpay", "apiv3_key"),
+        ("wechatpay", "v2_key"),
+    ] {
+        assert_ne!(demo[provider][field], other[provider][field], "{provider}.{field} is shared");
+    }
+    alipay_takes_a_precreate(other, "T-CREDENTIALS-4").await;
+    let other_alipay = alipay_client(other);
+    assert!(other_alipay.query("T-CREDENTIALS-4").await.expect("a query").is_none(), "not scanned yet");
+    let demo_alipay = alipay_client(demo);
+    let cancelled = demo_alipay.cancel("T-CREDENTIALS-4").await.expect("a cancel");
+    assert_eq!(cancelled, CancelOutcome::NotFound, "the demo merchant's app reached another's trade");
+    let cancelled = other_alipay.cancel("T-CREDENTIALS-4").await.expect("a cancel");
+    assert_eq!(cancelled, CancelOutcome::Closed, "its own app cancels it");
+
+    wechatpay_client(demo).native(order).await.expect("the demo merchant's order");
+    assert!(wechatpay_client(demo).query(&order.out_trade_no).await.expect("a query").is_some());
+    let seen = wechatpay_client(other).query(&order.out_trade_no).await.expect("a query");
+    assert!(seen.is_none(), "another merchant's mchid sees the demo merchant's order: {seen:?}");
 }

@@ -11,6 +11,7 @@ mod payments;
 mod qr;
 mod refunds;
 pub(crate) mod sandbox_credentials;
+pub(crate) mod sandbox_document;
 mod webhooks;
 
 use axum::Router;

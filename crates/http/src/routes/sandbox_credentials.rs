@@ -3,22 +3,21 @@
 //! `payrail sandbox credentials --json` prints, plus the WeChat Pay mutual-TLS listener of
 //! this run) or, for a browser, as a plain HTML page.
 //!
-//! The keys are test mode's secrets, so only a test-mode API key of a merchant in good
-//! standing sees them: a live key is refused (403 `livemode_key_refused`) rather than
+//! Each merchant sees its own: the sandbox accounts the server made for its test mode (made
+//! on this first look if need be). The keys are test mode's secrets, so only a test-mode
+//! API key of a merchant in good standing sees them: a live key is refused (403 `livemode_key_refused`) rather than
 //! accepted, so that nobody gets used to pasting live keys into a sandbox page. Nothing is
 //! cached, and nothing here is logged.
-
-use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::header::{ACCEPT, CACHE_CONTROL, CONTENT_SECURITY_POLICY, REFERRER_POLICY, VARY, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Extension, Json, Router};
-use payrail_domain::{Problem, Secret};
-use serde::{Serialize, Serializer};
+use axum::{Json, Router};
+use payrail_domain::Problem;
 
+use super::sandbox_document::SandboxCredentials;
 use crate::{ApiError, AppState, auth};
 
 /// Where the page is served.
@@ -31,71 +30,14 @@ const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margi
 pre{background:#f4f5f7;padding:.5rem;overflow-x:auto;margin:.25rem 0 1rem}dt{font-weight:600}\
 .note{color:#5b6170}";
 
-/// The sandbox's credentials for outside SDKs: one Alipay app and one WeChat Pay
-/// merchant, shared by every merchant's test mode. `Debug` masks the secrets.
-#[derive(Debug, Clone, Serialize)]
-pub struct SandboxCredentials {
-    pub alipay: SandboxAlipayCredentials,
-    pub wechatpay: SandboxWechatPayCredentials,
+pub(crate) fn router() -> Router<AppState> {
+    Router::new().route(SANDBOX_CREDENTIALS_PATH, get(show))
 }
 
-/// An Alipay SDK's settings: point its gateway at `gateway_url`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SandboxAlipayCredentials {
-    pub gateway_url: String,
-    pub app_id: String,
-    #[serde(serialize_with = "exposed")]
-    pub app_private_key_pem: Secret<String>,
-    pub alipay_public_key_pem: String,
-}
-
-/// A WeChat Pay SDK's settings (public-key mode): point its base URL at `base_url`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SandboxWechatPayCredentials {
-    pub base_url: String,
-    pub mchid: String,
-    pub appid: String,
-    pub merchant_serial_no: String,
-    #[serde(serialize_with = "exposed")]
-    pub merchant_private_key_pem: Secret<String>,
-    pub platform_public_key_id: String,
-    pub platform_public_key_pem: String,
-    #[serde(serialize_with = "exposed")]
-    pub apiv3_key: Secret<String>,
-    #[serde(serialize_with = "exposed")]
-    pub v2_key: Secret<String>,
-    /// Only a running server knows these; absent elsewhere.
-    #[serde(flatten)]
-    pub secapi: Option<SandboxSecapi>,
-}
-
-/// The `/secapi/…` mutual-TLS listener of one `payrail serve` run: its address (a port the
-/// system picked) and the certificates of that run's CA.
-#[derive(Debug, Clone, Serialize)]
-pub struct SandboxSecapi {
-    pub secapi_base_url: String,
-    /// `apiclient_cert.pem`; its key is `merchant_private_key_pem`.
-    pub merchant_certificate_pem: String,
-    /// The root to trust for `secapi_base_url`.
-    pub ca_certificate_pem: String,
-}
-
-fn exposed<S: Serializer>(secret: &Secret<String>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_str(secret.expose())
-}
-
-pub(crate) fn router(credentials: SandboxCredentials) -> Router<AppState> {
-    Router::new().route(SANDBOX_CREDENTIALS_PATH, get(show).layer(Extension(Arc::new(credentials))))
-}
-
-async fn show(
-    State(state): State<AppState>,
-    Extension(credentials): Extension<Arc<SandboxCredentials>>,
-    headers: HeaderMap,
-) -> Response {
-    let mut response = match authorize(&state, &headers).await {
-        Ok(()) if wants_html(&headers) => page(&credentials),
-        Ok(()) => Json(&*credentials).into_response(),
+async fn show(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let mut response = match credentials_of_caller(&state, &headers).await {
+        Ok(credentials) if wants_html(&headers) => page(&credentials),
+        Ok(credentials) => Json(&credentials).into_response(),
         Err(error) => refusal(error),
     };
     let headers = response.headers_mut();
@@ -104,14 +46,16 @@ async fn show(
     response
 }
 
-/// A test-mode key of a merchant the service lets in (the key checks are the API's own).
-async fn authorize(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// The sandbox credentials of the merchant whose test-mode key came (the key checks are
+/// the API's own); its sandbox accounts are made if it has none yet.
+async fn credentials_of_caller(state: &AppState, headers: &HeaderMap) -> Result<SandboxCredentials, ApiError> {
     let caller = auth::authenticate(state, headers).await?;
     if caller.mode.is_live() {
         let message = "the sandbox credentials are shown only for a test-mode key (sk_test_…)";
         return Err(Problem::permission("livemode_key_refused", message).into());
     }
-    Ok(())
+    let fields = state.payrail.sandbox_account_fields(&caller.merchant.id).await?;
+    Ok(SandboxCredentials::from_fields(&fields))
 }
 
 /// The API's error envelope; a 401 asks a browser for the key as a Basic user name.

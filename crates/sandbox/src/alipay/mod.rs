@@ -151,6 +151,11 @@ impl AlipaySandbox {
         true
     }
 
+    /// Whether the app `app_id` is registered.
+    pub fn knows_app(&self, app_id: &str) -> bool {
+        self.app_key(app_id).is_some()
+    }
+
     /// A new app with a fresh key pair, registered, and everything a client needs.
     pub fn create_app(&self) -> Result<AlipayCredentials, CryptoError> {
         let app_key = RsaPrivateKey::generate()?;

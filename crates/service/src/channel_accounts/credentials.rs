@@ -114,6 +114,13 @@ impl Credentials {
         self.secrets.get(name).cloned().unwrap_or_else(|| Secret::new(String::new()))
     }
 
+    /// Every field, secrets exposed: for the sandbox's own accounts, whose keys are shown to
+    /// the merchant they were made for.
+    pub(crate) fn exposed(&self) -> BTreeMap<String, String> {
+        let secrets = self.secrets.iter().map(|(name, value)| (name.clone(), value.expose().clone()));
+        self.settings.clone().into_iter().chain(secrets).collect()
+    }
+
     /// The secrets as stored (before sealing).
     pub(crate) fn secrets_json(&self) -> Secret<String> {
         let clear: BTreeMap<&str, &str> =

@@ -10,6 +10,7 @@
 pub(crate) mod credentials;
 mod mixing;
 pub(crate) mod routing;
+pub(crate) mod sandbox;
 
 use std::collections::BTreeMap;
 
@@ -18,7 +19,7 @@ use base64::engine::general_purpose::STANDARD;
 use payrail_domain::channel_account::{
     CHANNEL_ACCOUNTS_PER_MODE_MAX, ChannelAccount, ChannelAccountStatus, ChannelKind, parse_description,
 };
-use payrail_domain::{ChannelAccountId, Mode, Problem, Secret};
+use payrail_domain::{ChannelAccountId, MerchantId, Mode, Problem, Secret};
 use payrail_store::channel_accounts;
 use payrail_store::idempotency::Recording;
 use serde_json::{Value, json};
@@ -74,20 +75,8 @@ impl Payrail {
         let credentials = Credentials::default().merged(channel, fields)?;
         self.check_credentials(caller.mode, channel, &credentials)?;
         let description = input.description.flatten().as_deref().map(parse_description).transpose()?;
-        let now = self.clock.now();
-        let id = ChannelAccountId::generate(now, id_random(now));
-        let account = ChannelAccount {
-            credentials_ciphertext: self.seal_credentials(&id, &credentials),
-            settings: settings_json(&credentials),
-            id,
-            merchant_id: caller.merchant.id.clone(),
-            livemode: caller.mode.is_live(),
-            channel,
-            description: description.filter(|text| !text.is_empty()),
-            status: ChannelAccountStatus::Active,
-            created: now,
-            updated: now,
-        };
+        let mut account = self.new_channel_account(&caller.merchant.id, caller.mode, channel, &credentials);
+        account.description = description.filter(|text| !text.is_empty());
         let (stored, answering, answer) = (account.clone(), caller.clone(), channel_account_object(&account));
         self.store
             .write(move |tx| {
@@ -144,6 +133,10 @@ impl Payrail {
             return Err(Problem::invalid_request("parameter_invalid", message).with_param("channel").into());
         }
         let mut account = self.get_channel_account(caller, id).await?;
+        if account.sandbox {
+            let message = "a sandbox account is made and kept by the server; delete it to have a new one made";
+            return Err(Problem::invalid_request("channel_account_sandbox", message).with_param("id").into());
+        }
         if let Some(fields) = input.fields {
             let credentials = self.open_credentials(&account)?.merged(account.channel, fields)?;
             self.check_credentials(caller.mode, account.channel, &credentials)?;
@@ -192,6 +185,31 @@ impl Payrail {
         Ok(account)
     }
 
+    /// A new active account of the merchant's `mode`, holding `credentials` (sealed).
+    fn new_channel_account(
+        &self,
+        merchant: &MerchantId,
+        mode: Mode,
+        channel: ChannelKind,
+        credentials: &Credentials,
+    ) -> ChannelAccount {
+        let now = self.clock.now();
+        let id = ChannelAccountId::generate(now, id_random(now));
+        ChannelAccount {
+            credentials_ciphertext: self.seal_credentials(&id, credentials),
+            settings: settings_json(credentials),
+            id,
+            merchant_id: merchant.clone(),
+            livemode: mode.is_live(),
+            channel,
+            description: None,
+            status: ChannelAccountStatus::Active,
+            sandbox: false,
+            created: now,
+            updated: now,
+        }
+    }
+
     /// The fields must make a working client and belong to the caller's mode.
     fn check_credentials(&self, mode: Mode, channel: ChannelKind, credentials: &Credentials) -> Result<(), Problem> {
         mixing::check_mode(channel, mode.is_live(), credentials, &self.sandbox_marks())?;
@@ -213,7 +231,7 @@ impl Payrail {
 
     /// The client of a stored account.
     pub(crate) fn channel_client_of(&self, account: &ChannelAccount) -> Result<ChannelClient, ServiceError> {
-        let credentials = self.open_credentials(account)?;
+        let credentials = self.for_this_run(account, self.open_credentials(account)?)?;
         build_client(account.channel, &credentials, self.clock.clone()).map_err(|problem| {
             ServiceError::Unexpected(anyhow::anyhow!(
                 "channel account {} no longer builds: {}",
@@ -235,6 +253,7 @@ pub fn channel_account_object(account: &ChannelAccount) -> Value {
         "livemode": account.livemode,
         "description": account.description,
         "secrets_set": stored["secrets"],
+        "sandbox": account.sandbox,
         "created": account.created.unix_seconds(),
         "updated": account.updated.unix_seconds(),
     });

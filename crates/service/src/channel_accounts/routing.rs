@@ -84,8 +84,9 @@ impl Payrail {
         if deleted { Ok(()) } else { Err(Problem::resource_missing("channel_route", "payment_method_type").into()) }
     }
 
-    /// The merchant account a new attempt of `payment` with `method` is charged through,
-    /// or `None` for the platform's account of the caller's mode.
+    /// The merchant account a new attempt of `payment` with `method` is charged through
+    /// (in test mode, the merchant's sandbox account when it routed the method nowhere), or
+    /// `None` for the platform's account of the caller's mode.
     pub(crate) async fn account_for_payment(
         &self,
         caller: &Caller,
@@ -100,7 +101,7 @@ impl Payrail {
                 channel_accounts::route(reader.conn(), merchant, livemode, method).await?
             }
         };
-        let Some(id) = chosen else { return Ok(None) };
+        let Some(id) = chosen else { return self.sandbox_account_for(caller, method).await };
         let account = self.usable_account(caller, &id, Some(method)).await?;
         Ok(Some((account.id.clone(), self.cached_client(&account)?)))
     }
@@ -134,7 +135,7 @@ impl Payrail {
         self.cached_client(&account)
     }
 
-    fn cached_client(&self, account: &ChannelAccount) -> Result<ChannelClient, ServiceError> {
+    pub(super) fn cached_client(&self, account: &ChannelAccount) -> Result<ChannelClient, ServiceError> {
         if let Some(client) = self.account_clients.get(account) {
             return Ok(client);
         }
