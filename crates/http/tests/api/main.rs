@@ -11,6 +11,7 @@ mod api_keys;
 mod auth;
 mod balance;
 mod channel_accounts;
+mod coupons;
 mod fees;
 mod helpers;
 mod idempotency;

@@ -35,7 +35,7 @@ pub(crate) fn out_trade_no(payment: &Value) -> String {
 }
 
 /// The buyer's page of a native order: `{base}/buyer/{pr}`, from its `code_url`.
-fn buyer_page(app: &TestApp, payment: &Value) -> String {
+pub(crate) fn buyer_page(app: &TestApp, payment: &Value) -> String {
     let code_url = payment["next_action"]["wechat_display_qr_code"]["data"].as_str().unwrap();
     let token = code_url.strip_prefix("weixin://wxpay/bizpayurl?pr=").expect("a native code_url");
     format!("{}/buyer/{token}", wechatpay(app).url)

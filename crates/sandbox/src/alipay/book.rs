@@ -58,9 +58,30 @@ pub(crate) struct Trade {
     pub(crate) created_at: Timestamp,
     pub(crate) paid_at: Option<Timestamp>,
     pub(crate) refunds: Vec<Refund>,
+    /// What an Alipay-funded voucher paid of it (the buyer page's coupon button); the
+    /// payer paid the rest, and the merchant still receives the whole amount.
+    pub(crate) coupon_minor: i64,
 }
 
+/// The sandbox voucher the buyer page offers: ¥1.00, funded by Alipay.
+pub const COUPON_MINOR: i64 = 100;
+
 impl Trade {
+    /// What the payer paid of their own: the total less any voucher.
+    pub(crate) fn payer_paid_minor(&self) -> i64 {
+        self.total_minor - self.coupon_minor
+    }
+
+    /// Where the money came from, as `fund_bill_list` names the channels: the payer's
+    /// balance, and the voucher (`DISCOUNT`) if one paid a part.
+    pub(crate) fn fund_bills(&self) -> Vec<(&'static str, String)> {
+        let mut bills = vec![("ALIPAYACCOUNT", format_yuan(self.payer_paid_minor()))];
+        if self.coupon_minor > 0 {
+            bills.push(("DISCOUNT", format_yuan(self.coupon_minor)));
+        }
+        bills
+    }
+
     pub(crate) fn refunded_minor(&self) -> i64 {
         self.refunds.iter().map(|refund| refund.amount_minor).sum()
     }
@@ -160,8 +181,10 @@ impl Book {
         }));
         if let Some(paid_at) = trade.paid_at {
             fields.extend(object(json!({
-                "buyer_pay_amount": format_yuan(trade.total_minor),
+                "buyer_pay_amount": format_yuan(trade.payer_paid_minor()),
                 "receipt_amount": format_yuan(trade.total_minor),
+                "invoice_amount": format_yuan(trade.payer_paid_minor()),
+                "fund_bill_list": fund_bill_objects(trade),
                 "send_pay_date": payrail_domain::decimal::format_beijing(paid_at),
                 "buyer_user_id": BUYER_USER_ID,
             })));
@@ -212,10 +235,20 @@ impl Book {
     }
 
     /// The buyer (or the control route) pays an unpaid trade.
-    pub(crate) fn buyer_pays(&mut self, trade_no: &str, now: Timestamp) -> Result<Option<Notice>, Refusal> {
+    pub(crate) fn buyer_pays(
+        &mut self,
+        trade_no: &str,
+        with_coupon: bool,
+        now: Timestamp,
+    ) -> Result<Option<Notice>, Refusal> {
         let trade = self.trade_mut(trade_no)?;
         match trade.status {
-            Status::WaitBuyerPay => Ok(mark_paid(trade, now)),
+            Status::WaitBuyerPay => {
+                if with_coupon && trade.total_minor > COUPON_MINOR {
+                    trade.coupon_minor = COUPON_MINOR;
+                }
+                Ok(mark_paid(trade, now))
+            }
             Status::Success | Status::Finished => Err(Refusal::business("ACQ.TRADE_HAS_SUCCESS", "交易已被支付")),
             Status::Closed => Err(Refusal::business("ACQ.TRADE_HAS_CLOSE", "交易已经关闭")),
         }
@@ -299,6 +332,7 @@ impl Book {
             created_at: now,
             paid_at: None,
             refunds: Vec::new(),
+            coupon_minor: 0,
         };
         self.by_reference.insert((app_id.to_owned(), out_trade_no.to_owned()), trade_no.clone());
         Ok(self.trades.entry(trade_no).or_insert(trade))
@@ -324,13 +358,20 @@ fn paid_fields(trade: &Trade) -> Map<String, Value> {
         "buyer_logon_id": "sandbox***@payrail.test",
         "total_amount": format_yuan(trade.total_minor),
         "receipt_amount": format_yuan(trade.total_minor),
-        "buyer_pay_amount": format_yuan(trade.total_minor),
+        "buyer_pay_amount": format_yuan(trade.payer_paid_minor()),
         "point_amount": "0.00",
-        "invoice_amount": format_yuan(trade.total_minor),
+        "invoice_amount": format_yuan(trade.payer_paid_minor()),
         "gmt_payment": paid_at,
-        "fund_bill_list": [{"fund_channel": "ALIPAYACCOUNT", "amount": format_yuan(trade.total_minor)}],
+        "fund_bill_list": fund_bill_objects(trade),
         "buyer_user_id": BUYER_USER_ID,
     }))
+}
+
+/// `fund_bill_list` as an API answer carries it (snake_case objects).
+fn fund_bill_objects(trade: &Trade) -> Value {
+    let bills =
+        trade.fund_bills().into_iter().map(|(channel, amount)| json!({"fund_channel": channel, "amount": amount}));
+    Value::Array(bills.collect())
 }
 
 /// Minor units of CNY as Alipay writes yuan: `"12.30"`.

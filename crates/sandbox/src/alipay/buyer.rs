@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::AlipaySandbox;
-use super::book::{Status, format_yuan};
+use super::book::{COUPON_MINOR, Status, format_yuan};
 use super::notify::{return_params, signed_form};
 
 /// `GET /buyer/{trade_no}`.
@@ -25,8 +25,16 @@ pub(crate) async fn show(State(sandbox): State<AlipaySandbox>, Path(trade_no): P
     let body = match trade.status {
         Status::WaitBuyerPay => format!(
             r#"<p class="subject">{subject}</p><p class="amount">¥{amount}</p>
-<form method="post" action="{trade_no}/pay"><button type="submit">Pay</button></form>
-<form method="post" action="{trade_no}/decline"><button type="submit">Decline</button></form>"#
+<form method="post" action="{trade_no}/pay"><button type="submit">Pay</button></form>{coupon}
+<form method="post" action="{trade_no}/decline"><button type="submit">Decline</button></form>"#,
+            coupon = if trade.total_minor > COUPON_MINOR {
+                format!(
+                    r#"<form method="post" action="{trade_no}/pay_with_coupon"><button type="submit">Pay with a ¥{} voucher</button></form>"#,
+                    format_yuan(COUPON_MINOR)
+                )
+            } else {
+                String::new()
+            },
         ),
         status => {
             format!(r#"<p class="subject">{subject}</p><p class="amount">¥{amount}</p><p>{}</p>"#, status.as_str())
@@ -38,7 +46,17 @@ pub(crate) async fn show(State(sandbox): State<AlipaySandbox>, Path(trade_no): P
 /// `POST /buyer/{trade_no}/pay`: pays, notifies, and returns the browser to the
 /// merchant's `return_url` if the trade has one.
 pub(crate) async fn pay(State(sandbox): State<AlipaySandbox>, Path(trade_no): Path<String>) -> Response {
-    match sandbox.pay_now(&trade_no) {
+    buyer_paid(&sandbox, &trade_no, false)
+}
+
+/// `POST /buyer/{trade_no}/pay_with_coupon`: as `pay`, but an Alipay-funded voucher of
+/// [`COUPON_MINOR`] pays part (the payer pays less; the merchant receives the whole).
+pub(crate) async fn pay_with_coupon(State(sandbox): State<AlipaySandbox>, Path(trade_no): Path<String>) -> Response {
+    buyer_paid(&sandbox, &trade_no, true)
+}
+
+fn buyer_paid(sandbox: &AlipaySandbox, trade_no: &str, with_coupon: bool) -> Response {
+    match sandbox.pay_now(trade_no, with_coupon) {
         Ok(Some(return_url)) => Redirect::to(&return_url).into_response(),
         Ok(None) => Html(page("Alipay sandbox", "<p>Paid.</p>")).into_response(),
         Err(sub_code) => {
@@ -60,7 +78,7 @@ pub(crate) async fn decline(State(sandbox): State<AlipaySandbox>, Path(trade_no)
 /// scanned, a payment code whose payer "has not confirmed") is paid now, as if the buyer
 /// had. Answers `{"trade_status":"TRADE_SUCCESS"}`, or 409 `{"sub_code":…}`.
 pub(crate) async fn control_pay(State(sandbox): State<AlipaySandbox>, Path(trade_no): Path<String>) -> Response {
-    match sandbox.pay_now(&trade_no) {
+    match sandbox.pay_now(&trade_no, false) {
         Ok(_) => Json(serde_json::json!({"trade_status": "TRADE_SUCCESS"})).into_response(),
         Err(sub_code) => (StatusCode::CONFLICT, Json(serde_json::json!({"sub_code": sub_code}))).into_response(),
     }
@@ -88,10 +106,10 @@ pub(crate) async fn control_finish(State(sandbox): State<AlipaySandbox>, Path(tr
 impl AlipaySandbox {
     /// Pays the trade and sends its notification; where the browser goes next (the
     /// trade's `return_url` with Alipay's signed parameters), if anywhere.
-    fn pay_now(&self, trade_no: &str) -> Result<Option<String>, &'static str> {
+    fn pay_now(&self, trade_no: &str, with_coupon: bool) -> Result<Option<String>, &'static str> {
         let now = self.shared.clock.now();
         let mut book = self.book();
-        let notice = book.buyer_pays(trade_no, now).map_err(|refusal| refusal.sub_code())?;
+        let notice = book.buyer_pays(trade_no, with_coupon, now).map_err(|refusal| refusal.sub_code())?;
         let back = book
             .trade_mut(trade_no)
             .ok()

@@ -51,6 +51,7 @@ use payrail_domain::{Clock, Secret};
 use book::Book;
 use notify::Notifier;
 
+pub use book::COUPON_MINOR;
 pub use codes::{
     CODE_BALANCE_NOT_ENOUGH, CODE_INVALID, CODE_PAID, CODE_PAYING_FOREVER, CODE_PAYING_THEN_PAID, QUERIES_UNTIL_PAID,
 };
@@ -227,6 +228,7 @@ pub fn alipay_router(sandbox: AlipaySandbox) -> Router {
         .route("/gateway.do", get(gateway::gateway).post(gateway::gateway))
         .route("/buyer/{trade_no}", get(buyer::show))
         .route("/buyer/{trade_no}/pay", post(buyer::pay))
+        .route("/buyer/{trade_no}/pay_with_coupon", post(buyer::pay_with_coupon))
         .route("/buyer/{trade_no}/decline", post(buyer::decline))
         .route("/control/trades/{trade_no}/pay", post(buyer::control_pay))
         .route("/control/trades/{trade_no}/finish", post(buyer::control_finish))

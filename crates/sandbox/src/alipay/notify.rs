@@ -25,6 +25,7 @@ use std::time::Duration;
 use payrail_crypto::rsa::RsaPrivateKey;
 use payrail_domain::Timestamp;
 use payrail_domain::decimal::format_beijing;
+use serde_json::{Value, json};
 
 use super::book::{BUYER_USER_ID, Trade, format_yuan};
 
@@ -68,9 +69,13 @@ impl Notice {
 
 fn trade_params(trade: &Trade, now: Timestamp) -> Vec<(String, String)> {
     let total = format_yuan(trade.total_minor);
+    let payer_paid = format_yuan(trade.payer_paid_minor());
     let paid_at = trade.paid_at.map(format_beijing).unwrap_or_default();
-    let fund_bill_list = format!(r#"[{{"amount":"{total}","fundChannel":"ALIPAYACCOUNT"}}]"#);
-    [
+    // In notifications the lists are JSON text, their keys in camelCase.
+    let bills =
+        trade.fund_bills().into_iter().map(|(channel, amount)| json!({"amount": amount, "fundChannel": channel}));
+    let fund_bill_list = Value::Array(bills.collect()).to_string();
+    let mut params: Vec<(&str, String)> = vec![
         ("notify_time", format_beijing(now)),
         ("notify_type", "trade_status_sync".to_owned()),
         ("notify_id", format!("2026{}", random_hex())),
@@ -85,18 +90,24 @@ fn trade_params(trade: &Trade, now: Timestamp) -> Vec<(String, String)> {
         ("seller_id", SELLER_ID.to_owned()),
         ("trade_status", trade.status.as_str().to_owned()),
         ("total_amount", total.clone()),
-        ("receipt_amount", total.clone()),
-        ("invoice_amount", total.clone()),
-        ("buyer_pay_amount", total),
+        ("receipt_amount", total),
+        ("invoice_amount", payer_paid.clone()),
+        ("buyer_pay_amount", payer_paid),
         ("point_amount", "0.00".to_owned()),
         ("subject", trade.subject.clone()),
         ("gmt_create", format_beijing(trade.created_at)),
         ("gmt_payment", paid_at),
         ("fund_bill_list", fund_bill_list),
-    ]
-    .into_iter()
-    .map(|(key, value)| (key.to_owned(), value))
-    .collect()
+    ];
+    if trade.coupon_minor > 0 {
+        let coupon = format_yuan(trade.coupon_minor);
+        let voucher = json!([{
+            "amount": coupon, "merchantContribute": "0.00", "otherContribute": coupon,
+            "name": "Sandbox voucher", "type": "ALIPAY_FIX_VOUCHER", "voucherId": format!("2026{}", random_hex()),
+        }]);
+        params.push(("voucher_detail_list", voucher.to_string()));
+    }
+    params.into_iter().map(|(key, value)| (key.to_owned(), value)).collect()
 }
 
 /// One notification as sent, and how its delivery went so far.

@@ -71,7 +71,13 @@ pub(crate) struct Trade {
     /// `time_expire`: after it the order can no longer be paid (it stays `NOTPAY` until the
     /// merchant closes it).
     pub(crate) expires_at: Option<Timestamp>,
+    /// What a WeChat-funded coupon paid of it (the buyer page's coupon button); the payer
+    /// paid the rest (`payer_total`).
+    pub(crate) coupon_fen: i64,
 }
+
+/// The sandbox coupon the buyer page offers: ¥1.00, funded by WeChat Pay.
+pub const COUPON_FEN: i64 = 100;
 
 impl Trade {
     /// Whether a repeated order request asks for the same thing (WeChat answers it with the
@@ -181,6 +187,18 @@ impl Book {
     /// Marks a trade paid now; only `NOTPAY` and `USERPAYING` trades not past their
     /// `time_expire` can be paid.
     pub(crate) fn pay(&mut self, mchid: &str, out_trade_no: &str, now: Timestamp) -> Result<Trade, ApiError> {
+        self.pay_with(mchid, out_trade_no, 0, now)
+    }
+
+    /// As [`Book::pay`], a coupon of `coupon_fen` paying part (none if it is not less
+    /// than the total).
+    pub(crate) fn pay_with(
+        &mut self,
+        mchid: &str,
+        out_trade_no: &str,
+        coupon_fen: i64,
+        now: Timestamp,
+    ) -> Result<Trade, ApiError> {
         let trade = self.trade_mut(mchid, out_trade_no)?;
         if trade.expires_at.is_some_and(|expires_at| now > expires_at) {
             return Err(ApiError::new(StatusCode::BAD_REQUEST, "ORDER_CLOSED", "订单已过期，不能支付"));
@@ -189,6 +207,7 @@ impl Book {
             TradeState::NotPay | TradeState::UserPaying => {
                 let transaction_id = format!("4200{}", digits(24));
                 trade.state = TradeState::Success;
+                trade.coupon_fen = if coupon_fen < trade.total_fen { coupon_fen } else { 0 };
                 trade.transaction_id = Some(transaction_id.clone());
                 trade.success_time = Some(now);
                 trade.payer_openid.get_or_insert_with(|| format!("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o{}", digits(2)));

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::WechatPay;
-use super::book::{Trade, TradeState};
+use super::book::{COUPON_FEN, Trade, TradeState};
 use crate::page::{escape, page};
 
 const SITE: &str = "WeChat Pay sandbox";
@@ -29,9 +29,18 @@ pub(crate) async fn show(State(simulator): State<WechatPay>, Path(token): Path<S
             "<p class=\"amount\">¥{amount}</p><p>{description}</p>\
              <p class=\"note\">Order <code>{number}</code>. Sandbox: no money moves.</p>\
              <form method=\"post\" action=\"{base}/buyer/{token}/pay\"><button type=\"submit\">Pay</button></form>\
-             <form method=\"post\" action=\"{base}/buyer/{token}/decline\">\
+             {coupon}<form method=\"post\" action=\"{base}/buyer/{token}/decline\">\
              <button type=\"submit\" class=\"fail\">Decline</button></form>",
             number = escape(&trade.out_trade_no),
+            coupon = if trade.total_fen > COUPON_FEN {
+                format!(
+                    "<form method=\"post\" action=\"{base}/buyer/{token}/pay_with_coupon\">\
+                     <button type=\"submit\">Pay with a ¥{} coupon</button></form>",
+                    yuan(COUPON_FEN)
+                )
+            } else {
+                String::new()
+            },
         )
     } else {
         format!("<p class=\"amount\">¥{amount}</p><p>This order is {}.</p>", trade.state.as_str())
@@ -40,8 +49,18 @@ pub(crate) async fn show(State(simulator): State<WechatPay>, Path(token): Path<S
 }
 
 pub(crate) async fn pay(State(simulator): State<WechatPay>, Path(token): Path<String>) -> Response {
-    let Some(trade) = simulator.book().trade_by_token(&token).cloned() else { return not_found() };
-    let paid = simulator.book().pay(&trade.mchid, &trade.out_trade_no, simulator.now());
+    buyer_paid(&simulator, &token, 0)
+}
+
+/// As `pay`, a WeChat-funded coupon of [`COUPON_FEN`] paying part: the payer pays less
+/// (`payer_total`), the merchant receives the whole.
+pub(crate) async fn pay_with_coupon(State(simulator): State<WechatPay>, Path(token): Path<String>) -> Response {
+    buyer_paid(&simulator, &token, COUPON_FEN)
+}
+
+fn buyer_paid(simulator: &WechatPay, token: &str, coupon_fen: i64) -> Response {
+    let Some(trade) = simulator.book().trade_by_token(token).cloned() else { return not_found() };
+    let paid = simulator.book().pay_with(&trade.mchid, &trade.out_trade_no, coupon_fen, simulator.now());
     match paid {
         Ok(paid) => {
             tracing::info!(mchid = %paid.mchid, out_trade_no = %paid.out_trade_no, "wechat pay simulator buyer paid");

@@ -191,6 +191,7 @@ fn pay_with_code(simulator: &WechatPay, merchant: &Merchant, fields: &Fields) ->
         queries: 0,
         auth_code: Some(auth_code.to_owned()),
         expires_at: None,
+        coupon_fen: 0,
     };
     // Bound first: a lock guard in a `match` scrutinee would live through every arm.
     let placed = simulator.book().place(trade);

@@ -71,6 +71,7 @@ use certificates::Authority;
 use merchants::{Merchant, MerchantError, Platform, Secapi};
 use notify::Notifier;
 
+pub use book::COUPON_FEN;
 pub use merchants::{KeptKeys, KeptMerchant, WechatPayCredentials};
 pub use micropay::{
     CODE_AUTH_CODE_EXPIRED, CODE_IMMEDIATE_SUCCESS, CODE_NOT_ENOUGH, CODE_USER_PAYING_FOREVER,
@@ -322,6 +323,7 @@ pub fn wechatpay_router(simulator: WechatPay) -> Router {
         .route("/pay/orderquery", post(micropay::order_query))
         .route("/buyer/{token}", get(buyer::show))
         .route("/buyer/{token}/pay", post(buyer::pay))
+        .route("/buyer/{token}/pay_with_coupon", post(buyer::pay_with_coupon))
         .route("/buyer/{token}/decline", post(buyer::decline))
         .layer(DefaultBodyLimit::max(BODY_BYTES_MAX))
         .with_state(simulator)

@@ -56,8 +56,17 @@ pub(crate) fn transaction(trade: &Trade) -> Value {
         object["transaction_id"] = json!(transaction_id);
         object["bank_type"] = json!("OTHERS");
         object["amount"] = json!({
-            "total": trade.total_fen, "payer_total": trade.total_fen, "currency": "CNY", "payer_currency": "CNY",
+            "total": trade.total_fen, "payer_total": trade.total_fen - trade.coupon_fen,
+            "currency": "CNY", "payer_currency": "CNY",
         });
+        if trade.coupon_fen > 0 {
+            object["promotion_detail"] = json!([{
+                "coupon_id": "1000000001", "name": "Sandbox coupon",
+                "scope": "GLOBAL", "type": "CASH", "amount": trade.coupon_fen, "stock_id": "8000000000",
+                "wechatpay_contribute": trade.coupon_fen, "merchant_contribute": 0, "other_contribute": 0,
+                "currency": "CNY",
+            }]);
+        }
         object["payer"] = json!({"openid": trade.payer_openid});
     }
     if let Some(success_time) = trade.success_time {

@@ -102,6 +102,7 @@ fn place(
         queries: 0,
         auth_code: None,
         expires_at,
+        coupon_fen: 0,
     };
     let placed = simulator.book().place(trade).inspect_err(log_refusal("order"))?;
     tracing::info!(mchid = %placed.mchid, out_trade_no = %placed.out_trade_no, trade_type, "wechat pay simulator order");
