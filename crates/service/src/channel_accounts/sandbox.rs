@@ -92,13 +92,18 @@ impl Payrail {
     /// Every field of the merchant's sandbox accounts (made if it has none), for an outside
     /// SDK to talk to the simulators as this merchant.
     pub async fn sandbox_account_fields(&self, merchant: &MerchantId) -> Result<SandboxAccountFields, ServiceError> {
-        let mut fields = Vec::new();
-        for channel in [ChannelKind::Alipay, ChannelKind::Wechatpay] {
-            let account = self.sandbox_account(merchant, channel).await?;
-            fields.push(self.for_this_run(&account, self.open_credentials(&account)?)?.exposed());
-        }
-        let wechatpay = fields.pop().unwrap_or_default();
-        Ok(SandboxAccountFields { alipay: fields.pop().unwrap_or_default(), wechatpay })
+        let alipay = self.sandbox_fields(merchant, ChannelKind::Alipay).await?;
+        let wechatpay = self.sandbox_fields(merchant, ChannelKind::Wechatpay).await?;
+        Ok(SandboxAccountFields { alipay, wechatpay })
+    }
+
+    async fn sandbox_fields(
+        &self,
+        merchant: &MerchantId,
+        channel: ChannelKind,
+    ) -> Result<BTreeMap<String, String>, ServiceError> {
+        let account = self.sandbox_account(merchant, channel).await?;
+        Ok(self.for_this_run(&account, self.open_credentials(&account)?)?.exposed())
     }
 
     /// Makes the sandbox accounts made since `from` known to the simulators (each start
