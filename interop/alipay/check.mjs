@@ -52,12 +52,12 @@ const server = http.createServer((request, response) => {
 await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
 const notifyUrl = `http://127.0.0.1:${server.address().port}/alipay/notify`;
 
-async function waitForNotification() {
-  for (let i = 0; i < 500 && notifications.length === 0; i++) {
+async function waitForNotification(number = 1) {
+  for (let i = 0; i < 500 && notifications.length < number; i++) {
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  assert.ok(notifications.length > 0, 'no notification arrived');
-  return notifications[0];
+  assert.ok(notifications.length >= number, `notification ${number} never arrived`);
+  return notifications[number - 1];
 }
 
 async function browser(url, method = 'GET') {
@@ -87,6 +87,23 @@ async function qrTradePaidOnTheBuyerPage() {
   assert.equal(alipay.checkNotifySignV2(postData), true);
   assert.equal(alipay.checkNotifySign({ ...postData, total_amount: '0.01' }), false);
   check('checkNotifySign');
+}
+
+// Paid in part with the sandbox voucher: `voucher_detail_list` and `fund_bill_list` are
+// JSON text in the form, and the notification still verifies.
+async function voucherTradeNotified() {
+  const outTradeNo = unique('sdk_voucher');
+  const created = await exec('alipay.trade.precreate',
+    { out_trade_no: outTradeNo, total_amount: '12.30', subject: 'SDK voucher' }, { notify_url: notifyUrl });
+  await browser(created.qrCode);
+  await browser(`${created.qrCode}/pay_with_coupon`, 'POST');
+  const postData = Object.fromEntries(new URLSearchParams(await waitForNotification(2)));
+  assert.equal(postData.out_trade_no, outTradeNo);
+  assert.equal(postData.buyer_pay_amount, '11.30');
+  assert.equal(JSON.parse(postData.voucher_detail_list)[0].otherContribute, '1.00');
+  assert.equal(alipay.checkNotifySign(postData), true);
+  assert.equal(alipay.checkNotifySignV2(postData), true);
+  check('checkNotifySign with a voucher');
 }
 
 async function barcodePayments() {
@@ -172,6 +189,7 @@ function sdkSignedNotification() {
 
 try {
   await qrTradePaidOnTheBuyerPage();
+  await voucherTradeNotified();
   const paid = await barcodePayments();
   await refundsAndClose(paid);
   await badSignatureIsRefused();

@@ -110,12 +110,12 @@ def call(alipay, request_class, model_class, notify_url=None, **fields):
     return json.loads(alipay.execute(request))
 
 
-def wait_for_notification():
+def wait_for_notification(number=1):
     for _ in range(500):
-        if RECEIVED:
-            return RECEIVED[0]
+        if len(RECEIVED) >= number:
+            return RECEIVED[number - 1]
         time.sleep(0.01)
-    sys.exit("alipay-sdk-python interop failed: no notification arrived")
+    sys.exit(f"alipay-sdk-python interop failed: notification {number} never arrived")
 
 
 def notification_verifies(credentials, data):
@@ -145,6 +145,23 @@ def qr_trade_paid_and_notified(alipay, credentials, notify_url, suffix):
     check(notification_verifies(credentials, data), "the SDK's verify_with_rsa refused the simulator's notification")
     check(not notification_verifies(credentials, {**data, "total_amount": "0.01"}), "a changed notification verified")
     return queried["trade_no"]
+
+
+def voucher_paid_and_notified(alipay, credentials, notify_url, suffix):
+    """A QR trade paid in part with the sandbox voucher: its notification carries
+    `voucher_detail_list` and `fund_bill_list` as JSON text, and still verifies."""
+    out_trade_no = f"AOV{suffix}"
+    created = call(alipay, AlipayTradePrecreateRequest, AlipayTradePrecreateModel, notify_url=notify_url,
+                   out_trade_no=out_trade_no, total_amount="12.30", subject="official voucher")
+    urllib.request.urlopen(created["qr_code"], timeout=10).read()
+    request = urllib.request.Request(f"{created['qr_code']}/pay_with_coupon", method="POST")
+    check(urllib.request.urlopen(request, timeout=10).status == 200, "the buyer page took no voucher")
+    data = dict(urllib.parse.parse_qsl(wait_for_notification(2), keep_blank_values=True))
+    check(data["out_trade_no"] == out_trade_no and data["buyer_pay_amount"] == "11.30", f"notification {data}")
+    check(json.loads(data["voucher_detail_list"])[0]["amount"] == "1.00", f"vouchers {data}")
+    check(notification_verifies(credentials, data), "a notification with a voucher did not verify")
+    queried = call(alipay, AlipayTradeQueryRequest, AlipayTradeQueryModel, out_trade_no=out_trade_no)
+    check(queried["buyer_pay_amount"] == "11.30" and queried["receipt_amount"] == "12.30", f"query {queried}")
 
 
 def payment_codes(alipay, credentials, suffix):
@@ -210,11 +227,13 @@ def main():
     alipay = client(credentials)
     suffix = str(int(time.time() * 1000))
     trade_no = qr_trade_paid_and_notified(alipay, credentials, notify_url, suffix)
+    voucher_paid_and_notified(alipay, credentials, notify_url, suffix)
     payment_codes(alipay, credentials, suffix)
     refunds_and_close(alipay, trade_no, suffix)
     cashier_page(alipay, suffix)
     strangers_are_refused(credentials)
-    print("alipay-sdk-python interop ok: precreate, query, verify, pay, cancel, refund, refund query, close, page pay")
+    print("alipay-sdk-python interop ok: precreate, query, verify (a voucher too), pay, cancel, refund, refund query,"
+          " close, page pay")
 
 
 if __name__ == "__main__":

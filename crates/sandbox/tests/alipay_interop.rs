@@ -3,7 +3,8 @@
 //!
 //! - the official Node SDK (npm `alipay-sdk`, pinned in `interop/alipay/package-lock.json`):
 //!   `interop/alipay/check.mjs` runs precreate, pay, query, refund and close with
-//!   `validateSign: true` and checks a notification with `checkNotifySign`; then a
+//!   `validateSign: true` and checks notifications with `checkNotifySign` (one of a trade
+//!   paid in part with the sandbox voucher, its lists JSON text in the form); then a
 //!   notification the SDK signed is checked by Payrail's own verifier
 //!   (`payrail_channels::alipay`);
 //! - PyPI `python-alipay-sdk` (pinned in `interop/alipay/requirements.txt`):
@@ -13,8 +14,8 @@
 //! - Alipay's own Python SDK, PyPI `alipay-sdk-python` (pinned in
 //!   `interop/alipay_official/requirements.txt`; a virtualenv of its own, as both packages
 //!   are named `alipay`): `interop/alipay_official/official_sdk.py` runs the same calls
-//!   with `DefaultAlipayClient` verifying every answer, a cashier page URL, and checks a
-//!   notification with the SDK's `verify_with_rsa`.
+//!   with `DefaultAlipayClient` verifying every answer, a cashier page URL, and checks
+//!   notifications (one with a voucher) with the SDK's `verify_with_rsa`.
 //!
 //! Needs `node` (18.20 or later) on `PATH` with `npm ci --prefix interop/alipay` done, and
 //! the virtualenvs `interop/alipay/.venv` and `interop/alipay_official/.venv` made from
@@ -39,7 +40,7 @@ use payrail_sandbox::{AlipayCredentials, AlipaySandbox, alipay_router};
 use tokio::net::TcpListener;
 
 /// How many checks `check.mjs` reports when all ran.
-const CHECKS: usize = 10;
+const CHECKS: usize = 11;
 /// The longest the SDK run may take on a busy two-core machine.
 const SCRIPT_TIMEOUT_MS: u64 = 120_000;
 
