@@ -87,6 +87,20 @@ pub async fn alipay_takes_a_precreate(credentials: &Value, out_trade_no: &str) {
     assert!(precreated.qr_code.contains("/sandbox/alipay/buyer/"), "{precreated:?}");
 }
 
+/// Waits until the running server's WeChat Pay simulator knows the printed merchant (it may
+/// have taken up the Alipay app a pass before): a query of an order never placed answers
+/// "not found" rather than refusing the caller.
+async fn wechatpay_merchant_known(credentials: &Value) {
+    let client = wechatpay_client(credentials);
+    for _ in 0..PICKUP_TRIES_MAX {
+        if client.query("T-NEVER-PLACED").await.is_ok_and(|found| found.is_none()) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the running server never took up the printed WeChat Pay merchant");
+}
+
 /// How many times a client tries, 100 ms apart, before a running server must have taken
 /// up credentials another process made (it looks every second).
 const PICKUP_TRIES_MAX: u32 = 50;
@@ -101,6 +115,7 @@ async fn sandbox_credentials_reach_the_running_simulators_and_stay_the_same() {
         assert_eq!(printed, setup.run_ok(&["--listen", &listen, "sandbox", "credentials", "--json"]));
         let credentials: Value = serde_json::from_str(&printed).expect("JSON");
         alipay_takes_a_precreate(&credentials, "T-CREDENTIALS-1").await;
+        wechatpay_merchant_known(&credentials).await;
         let order = OrderRequest {
             out_trade_no: "T-CREDENTIALS-2".into(),
             description: "credentials".into(),
@@ -152,6 +167,7 @@ async fn each_merchant_has_its_own(demo: &Value, other: &Value, order: &OrderReq
         assert_ne!(demo[provider][field], other[provider][field], "{provider}.{field} is shared");
     }
     alipay_takes_a_precreate(other, "T-CREDENTIALS-4").await;
+    wechatpay_merchant_known(other).await;
     let other_alipay = alipay_client(other);
     assert!(other_alipay.query("T-CREDENTIALS-4").await.expect("a query").is_none(), "not scanned yet");
     let demo_alipay = alipay_client(demo);
