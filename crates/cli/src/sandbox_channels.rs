@@ -1,7 +1,7 @@
 //! The sandbox simulators as the service sees them ([`SandboxChannels`]): each merchant's
 //! own sandbox Alipay app and WeChat Pay merchant are made at them and made known to them
-//! again, here. `payrail serve` registers, as it starts and then every second, the sandbox
-//! accounts kept in the database, so those another process made (`payrail sandbox
+//! again, here. `payrail serve` registers the sandbox accounts kept in the database as it
+//! starts and then every second, so those another process made (`payrail sandbox
 //! credentials`) work against it within a second.
 
 use std::collections::BTreeMap;
@@ -106,22 +106,22 @@ fn fields<const N: usize>(pairs: [(&str, String); N]) -> BTreeMap<String, String
     pairs.into_iter().map(|(name, value)| (name.to_owned(), value)).collect()
 }
 
-/// Registers every kept sandbox account now, then keeps registering new ones until `stop`.
-pub async fn keep_registering(payrail: Payrail, mut stop: watch::Receiver<bool>) -> anyhow::Result<JoinHandle<()>> {
-    let mut registered = payrail
-        .register_sandbox_accounts(SandboxRegistration::default())
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot register the sandbox accounts: {e}"))?;
-    Ok(tokio::spawn(async move {
+/// Registers every kept sandbox account, then every second those made since, until `stop`.
+/// The first pass runs beside serving rather than before it: with many merchants it takes
+/// a while, and a payment never waits for it (building an account's client registers the
+/// account first); only an outside SDK may meet `isv.invalid-app-id` until it is done.
+pub fn keep_registering(payrail: Payrail, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut registered = SandboxRegistration::default();
         loop {
+            match payrail.register_sandbox_accounts(registered).await {
+                Ok(next) => registered = next,
+                Err(error) => tracing::warn!(%error, "could not register the sandbox accounts"),
+            }
             tokio::select! {
                 _ = stop.changed() => return,
                 () = tokio::time::sleep(Duration::from_millis(REGISTRATION_INTERVAL_MS)) => {}
             }
-            match payrail.register_sandbox_accounts(registered).await {
-                Ok(next) => registered = next,
-                Err(error) => tracing::warn!(%error, "could not register new sandbox accounts"),
-            }
         }
-    }))
+    })
 }

@@ -44,7 +44,7 @@ pub async fn run(settings: &Settings) -> anyhow::Result<()> {
     let simulators = Simulators { alipay: alipay.clone(), wechatpay: wechatpay.simulator.clone(), runs_secapi: true };
     let payrail = payrail.with_sandbox_channels(Arc::new(simulators));
     let (stop_background, background) = tokio::sync::watch::channel(false);
-    let registering = sandbox_channels::keep_registering(payrail.clone(), background.clone()).await?;
+    let registering = sandbox_channels::keep_registering(payrail.clone(), background.clone());
     let metrics = Arc::new(Metrics::default());
     let state = AppState { payrail: payrail.clone(), limits: settings.limits.clone(), metrics: Arc::clone(&metrics) };
     let app = payrail_http::router_with_sandbox_credentials(state)
