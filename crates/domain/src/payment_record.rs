@@ -90,6 +90,32 @@ pub struct JsapiParameters {
     pub pay_sign: String,
 }
 
+impl JsapiParameters {
+    /// The parameters under WeChat's names, as the page hands them to the JS bridge.
+    pub fn wechat_fields(&self) -> [(&'static str, &str); 6] {
+        [
+            ("appId", &self.app_id),
+            ("timeStamp", &self.time_stamp),
+            ("nonceStr", &self.nonce_str),
+            ("package", &self.package),
+            ("signType", &self.sign_type),
+            ("paySign", &self.pay_sign),
+        ]
+    }
+
+    /// The parameters read back by WeChat's names; `None` if one is missing.
+    pub fn from_wechat_fields(field: impl Fn(&str) -> Option<String>) -> Option<JsapiParameters> {
+        Some(JsapiParameters {
+            app_id: field("appId")?,
+            time_stamp: field("timeStamp")?,
+            nonce_str: field("nonceStr")?,
+            package: field("package")?,
+            sign_type: field("signType")?,
+            pay_sign: field("paySign")?,
+        })
+    }
+}
+
 impl NextAction {
     pub fn type_name(&self) -> &'static str {
         match self {

@@ -57,17 +57,10 @@ fn payment_method_object(payment: &Payment) -> Option<Value> {
 fn next_action_object(action: &NextAction) -> Value {
     match action {
         NextAction::RedirectToUrl { url } => json!({ "type": action.type_name(), "redirect_to_url": { "url": url } }),
-        NextAction::WechatJsapi(parameters) => json!({
-            "type": action.type_name(),
-            "wechat_jsapi": {
-                "appId": parameters.app_id,
-                "timeStamp": parameters.time_stamp,
-                "nonceStr": parameters.nonce_str,
-                "package": parameters.package,
-                "signType": parameters.sign_type,
-                "paySign": parameters.pay_sign,
-            },
-        }),
+        NextAction::WechatJsapi(parameters) => {
+            let fields = parameters.wechat_fields().into_iter().map(|(name, value)| (name.to_owned(), json!(value)));
+            json!({ "type": action.type_name(), "wechat_jsapi": Value::Object(fields.collect()) })
+        }
         NextAction::AlipayDisplayQrCode { data, image_url_svg } => json!({
             "type": action.type_name(),
             "alipay_display_qr_code": { "data": data, "image_url_svg": image_url_svg },

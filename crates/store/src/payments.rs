@@ -344,28 +344,13 @@ fn next_action_columns(action: Option<&NextAction>) -> (Option<&'static str>, Op
 }
 
 fn jsapi_json(parameters: &JsapiParameters) -> String {
-    serde_json::json!({
-        "appId": parameters.app_id,
-        "timeStamp": parameters.time_stamp,
-        "nonceStr": parameters.nonce_str,
-        "package": parameters.package,
-        "signType": parameters.sign_type,
-        "paySign": parameters.pay_sign,
-    })
-    .to_string()
+    let fields = parameters.wechat_fields().into_iter().map(|(name, value)| (name.to_owned(), value.into()));
+    serde_json::Value::Object(fields.collect()).to_string()
 }
 
 fn jsapi_parameters(text: &str) -> Option<JsapiParameters> {
     let value: serde_json::Value = serde_json::from_str(text).ok()?;
-    let field = |name: &str| value.get(name)?.as_str().map(str::to_owned);
-    Some(JsapiParameters {
-        app_id: field("appId")?,
-        time_stamp: field("timeStamp")?,
-        nonce_str: field("nonceStr")?,
-        package: field("package")?,
-        sign_type: field("signType")?,
-        pay_sign: field("paySign")?,
-    })
+    JsapiParameters::from_wechat_fields(|name| value.get(name)?.as_str().map(str::to_owned))
 }
 
 /// Rows written before next actions had a type hold only a redirect URL.

@@ -53,8 +53,7 @@ pub use secapi::{ClientCertificate, SecapiConfigError};
 pub use signing::SignatureRefused;
 pub use time::{format_rfc3339, parse_rfc3339};
 pub use types::{
-    AmountRefused, Fen, JsBridgeParameters, JsapiOrder, OrderRequest, Refund, RefundRequest, RefundStatus, TradeState,
-    Transaction,
+    AmountRefused, Fen, JsapiOrder, OrderRequest, Refund, RefundRequest, RefundStatus, TradeState, Transaction,
 };
 
 /// Where WeChat Pay's merchant API lives.

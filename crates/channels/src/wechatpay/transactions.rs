@@ -1,10 +1,11 @@
 //! The v3 operations: placing native (QR), JSAPI and H5 orders, querying and closing a
 //! trade, refunding and querying a refund.
 
+use payrail_domain::payment_record::JsapiParameters;
 use reqwest::Method;
 
 use super::signing;
-use super::types::{JsBridgeParameters, JsapiOrder, OrderRequest, Refund, RefundRequest, Transaction};
+use super::types::{JsapiOrder, OrderRequest, Refund, RefundRequest, Transaction};
 use super::wire::{CodeUrlWire, H5Wire, OrderBody, PrepayWire, RefundBody, RefundWire, TransactionWire};
 use super::{WechatPayClient, is_not_found};
 use crate::error::ChannelError;
@@ -73,7 +74,7 @@ impl WechatPayClient {
 
     /// The JS bridge parameters for `prepay_id`: `paySign` is SHA256withRSA with the
     /// merchant key over `appId\ntimeStamp\nnonceStr\npackage\n`.
-    pub fn bridge_parameters(&self, prepay_id: &str) -> Result<JsBridgeParameters, ChannelError> {
+    pub fn bridge_parameters(&self, prepay_id: &str) -> Result<JsapiParameters, ChannelError> {
         let time_stamp = self.clock.now().unix_seconds().to_string();
         let nonce_str = signing::random_nonce();
         let package = format!("prepay_id={prepay_id}");
@@ -82,7 +83,7 @@ impl WechatPayClient {
             .merchant_key
             .sign_base64(message.as_bytes())
             .map_err(|_| ChannelError::Protocol("the JS bridge parameters could not be signed".to_owned()))?;
-        Ok(JsBridgeParameters {
+        Ok(JsapiParameters {
             app_id: self.appid.clone(),
             time_stamp,
             nonce_str,

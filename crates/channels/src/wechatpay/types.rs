@@ -1,6 +1,7 @@
 //! What the WeChat Pay client takes and gives back, free of wire details: orders in fen,
 //! trades and refunds with their states as enums.
 
+use payrail_domain::payment_record::JsapiParameters;
 use payrail_domain::{Money, Timestamp};
 
 /// A positive amount of CNY in fen, the only unit and currency WeChat Pay takes here.
@@ -53,21 +54,7 @@ pub struct OrderRequest {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JsapiOrder {
     pub prepay_id: String,
-    pub bridge: JsBridgeParameters,
-}
-
-/// The JS bridge parameters, serialized with WeChat's names (`appId`, `timeStamp`, …).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct JsBridgeParameters {
-    pub app_id: String,
-    pub time_stamp: String,
-    pub nonce_str: String,
-    /// `prepay_id=<prepay id>`.
-    pub package: String,
-    /// Always `RSA` for v3.
-    pub sign_type: String,
-    pub pay_sign: String,
+    pub bridge: JsapiParameters,
 }
 
 /// A trade's state as WeChat Pay reports it (`trade_state`).

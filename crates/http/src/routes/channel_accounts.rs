@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
 use crate::body::{Fields, JsonObject};
-use crate::routes::list_limit;
+use crate::routes::{list_limit, list_page};
 use crate::{ApiError, AppState};
 
 const FIELDS: &[&str] = &["channel", "description", "alipay", "wechatpay"];
@@ -62,11 +62,8 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let limit = list_limit(&query, CHANNEL_ACCOUNT_LIST_LIMIT_MAX)?;
     let after = query.get("starting_after").map(|id| account_id(id, "starting_after")).transpose()?;
-    let mut accounts = state.payrail.list_channel_accounts(&caller, after.as_ref(), limit + 1).await?;
-    let has_more = accounts.len() > limit as usize;
-    accounts.truncate(limit as usize);
-    let data: Vec<Value> = accounts.iter().map(channel_account_object).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": "/v1/channel_accounts" })))
+    let accounts = state.payrail.list_channel_accounts(&caller, after.as_ref(), limit + 1).await?;
+    Ok(list_page(accounts, limit, "/v1/channel_accounts", channel_account_object))
 }
 
 /// Change the description or some fields (rotate a key); only the fields given change.

@@ -9,7 +9,7 @@ use payrail_service::{DeliveryView, EVENT_LIST_LIMIT_MAX, delivery_object, event
 use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
-use crate::routes::list_limit;
+use crate::routes::{list_limit, list_page};
 use crate::{ApiError, AppState};
 
 /// List events, newest first.
@@ -30,15 +30,10 @@ pub(crate) async fn list(
         .map(|id| EventId::parse(id).map_err(|_| Problem::resource_missing("event", "starting_after")))
         .transpose()?;
     let rows = state.payrail.list_events(&caller, after.as_ref(), limit + 1).await?;
-    let has_more = rows.len() > limit as usize;
-    let data: Vec<Value> = rows
-        .into_iter()
-        .take(limit as usize)
-        .map(|(id, event_type, _object_id, data, created_ms)| {
-            event_object(&id, &event_type, created_ms, caller.mode.is_live(), &data)
-        })
-        .collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": "/v1/events" })))
+    let livemode = caller.mode.is_live();
+    Ok(list_page(rows, limit, "/v1/events", |(id, event_type, _object_id, data, created_ms)| {
+        event_object(id, event_type, *created_ms, livemode, data)
+    }))
 }
 
 /// Every delivery of an event, with each attempt: when, the status code, the latency, the

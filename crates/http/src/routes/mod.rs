@@ -14,9 +14,10 @@ pub(crate) mod sandbox_credentials;
 pub(crate) mod sandbox_document;
 mod webhooks;
 
-use axum::Router;
 use axum::routing::{get, post};
+use axum::{Json, Router};
 use payrail_domain::Problem;
+use serde_json::{Value, json};
 
 use crate::{ApiError, AppState};
 
@@ -73,6 +74,15 @@ pub(crate) fn list_limit(query: &std::collections::HashMap<String, String>, limi
             Problem::invalid_request("parameter_invalid", message).with_param("limit")
         }),
     }
+}
+
+/// A page of a list: `items` were fetched one more than `limit`, so that the extra one
+/// tells there is more; the first `limit` are rendered by `render`.
+pub(crate) fn list_page<T>(mut items: Vec<T>, limit: u32, url: &str, render: impl Fn(&T) -> Value) -> Json<Value> {
+    let has_more = items.len() > limit as usize;
+    items.truncate(limit as usize);
+    let data: Vec<Value> = items.iter().map(render).collect();
+    Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": url }))
 }
 
 pub(crate) async fn no_such_route() -> ApiError {

@@ -6,11 +6,11 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use payrail_domain::{PaymentId, Problem, RefundId};
 use payrail_service::{REFUND_LIST_LIMIT_MAX, refund_object};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::auth::Authenticated;
 use crate::body::JsonObject;
-use crate::routes::list_limit;
+use crate::routes::{list_limit, list_page};
 use crate::{ApiError, AppState};
 
 /// Refund a captured payment: `amount` defaults to everything not yet refunded.
@@ -68,9 +68,6 @@ pub(crate) async fn list(
         .get("starting_after")
         .map(|id| RefundId::parse(id).map_err(|_| Problem::resource_missing("refund", "starting_after")))
         .transpose()?;
-    let mut refunds = state.payrail.list_refunds(&caller, payment.as_ref(), after.as_ref(), limit + 1).await?;
-    let has_more = refunds.len() > limit as usize;
-    refunds.truncate(limit as usize);
-    let data: Vec<Value> = refunds.iter().map(refund_object).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": "/v1/refunds" })))
+    let refunds = state.payrail.list_refunds(&caller, payment.as_ref(), after.as_ref(), limit + 1).await?;
+    Ok(list_page(refunds, limit, "/v1/refunds", refund_object))
 }

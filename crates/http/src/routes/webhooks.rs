@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::auth::Authenticated;
 use crate::body::{Fields, JsonObject};
-use crate::routes::list_limit;
+use crate::routes::{list_limit, list_page};
 use crate::{ApiError, AppState};
 
 /// Create an endpoint; its signing secret (`whsec_…`) is in this response only.
@@ -56,11 +56,8 @@ pub(crate) async fn list(
 ) -> Result<Json<Value>, ApiError> {
     let limit = list_limit(&query, ENDPOINT_LIST_LIMIT_MAX)?;
     let after = query.get("starting_after").map(|id| cursor(id)).transpose()?;
-    let mut endpoints = state.payrail.list_webhook_endpoints(&caller, after.as_ref(), limit + 1).await?;
-    let has_more = endpoints.len() > limit as usize;
-    endpoints.truncate(limit as usize);
-    let data: Vec<Value> = endpoints.iter().map(webhook_endpoint_object).collect();
-    Ok(Json(json!({ "object": "list", "data": data, "has_more": has_more, "url": "/v1/webhook_endpoints" })))
+    let endpoints = state.payrail.list_webhook_endpoints(&caller, after.as_ref(), limit + 1).await?;
+    Ok(list_page(endpoints, limit, "/v1/webhook_endpoints", webhook_endpoint_object))
 }
 
 /// Change the URL, the events or the description (`""` clears it).

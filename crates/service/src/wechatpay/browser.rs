@@ -11,7 +11,7 @@
 use std::net::IpAddr;
 
 use payrail_channels::ChannelError;
-use payrail_domain::payment_record::{JsapiParameters, NextAction, Payment};
+use payrail_domain::payment_record::{NextAction, Payment};
 use payrail_domain::{AttemptId, Problem};
 
 use super::{WechatPayAccount, order_request, order_result};
@@ -63,15 +63,7 @@ impl Payrail {
             }
             PaymentMethodInput::WechatJsapi { openid } => {
                 let placed = retrying_transient(|| account.client.jsapi(order, openid)).await?;
-                let bridge = placed.bridge;
-                Ok(NextAction::WechatJsapi(JsapiParameters {
-                    app_id: bridge.app_id,
-                    time_stamp: bridge.time_stamp,
-                    nonce_str: bridge.nonce_str,
-                    package: bridge.package,
-                    sign_type: bridge.sign_type,
-                    pay_sign: bridge.pay_sign,
-                }))
+                Ok(NextAction::WechatJsapi(placed.bridge))
             }
             _ => unreachable!("only wechat_jsapi and wechat_h5 are placed in the payer's browser"),
         }

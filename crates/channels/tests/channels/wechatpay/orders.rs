@@ -92,8 +92,8 @@ async fn a_jsapi_order_gives_bridge_parameters_signed_with_the_merchant_key_and_
     let private = payrail_crypto::rsa::RsaPrivateKey::from_pem(sandbox.credentials.merchant_private_key_pem.expose());
     let public: RsaPublicKey = private.unwrap().public_key().unwrap();
     assert!(public.verify_base64(message.as_bytes(), &bridge.pay_sign));
-    let json = serde_json::to_value(bridge).unwrap();
-    assert!(json.get("appId").is_some() && json.get("paySign").is_some() && json.get("timeStamp").is_some());
+    let names: Vec<&str> = bridge.wechat_fields().iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, ["appId", "timeStamp", "nonceStr", "package", "signType", "paySign"]);
     sandbox.buyer(&order.prepay_id, "pay").await;
     assert_eq!(client.query("PAY_jsapi_0001").await.unwrap().unwrap().trade_state, TradeState::Success);
 
